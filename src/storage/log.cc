@@ -45,7 +45,12 @@ result<std::unique_ptr<log>> log::open(const std::filesystem::path& dir, const l
   CAUDAL_ASSERT(config.segment_bytes > 0 && config.segment_bytes <= segment_bytes_max,
                 "segment.bytes {} outside (0, {}]", config.segment_bytes, segment_bytes_max);
   std::unique_ptr<log> l(new log(dir, config, clk, flusher));
-  CAUDAL_TRY(l->recover());
+  if (auto r = l->recover(); !r) {
+    // Half-recovered: the destructor must not close() it (no segments, and a checkpoint
+    // written now would describe a log that was never loaded).
+    l->_closed.store(true);
+    return r.error();
+  }
   return l;
 }
 

@@ -86,12 +86,29 @@ result<segment::open_result> segment::open(const std::filesystem::path& dir, kaf
     }
     const std::uint64_t last_indexed = position;
     kafka_offset next = base;
+    {
+      std::shared_lock lock(seg->_index_mutex);
+      if (!seg->_offsets.entries().empty())
+        next = base + seg->_offsets.entries().back().relative_offset;
+    }
     std::int64_t max_ts = -1;
     bool ok_to_end = true;
+    std::vector<std::byte> tail_batch;
     while (position < seg->_size) {
       auto h = seg->header_at(position);
-      if (!h) return h.error();
-      if (!*h || (*h)->position + (*h)->size > seg->_size) {
+      if (!h && h.error() != errc::corrupt) return h.error();
+      // A header that is no batch means the tail is damaged: the scan below sorts it out.
+      if (!h || !*h || (*h)->position + (*h)->size > seg->_size || (*h)->base_offset < next) {
+        ok_to_end = false;
+        break;
+      }
+      // The batches after the last index entry (about index.interval.bytes) are checked
+      // whole, so damage at the end of a trusted segment is never served.
+      tail_batch.resize((*h)->size);
+      auto got = seg->_data.read_at(position, tail_batch);
+      if (!got) return got.error();
+      if (*got != tail_batch.size() ||
+          !batch::validate(tail_batch, tail_batch.size(), batch::count_check::stored)) {
         ok_to_end = false;
         break;
       }
