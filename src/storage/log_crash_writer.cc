@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string dir = argv[1];
-  const auto seed = static_cast<std::uint64_t>(parse(argv[2]));
+  const std::uint64_t seed = std::strtoull(argv[2], nullptr, 10);
   const std::int64_t id_base = parse(argv[3]);
   const std::int64_t threads = parse(argv[4]);
   const std::int64_t batches_max = parse(argv[5]);
