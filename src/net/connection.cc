@@ -66,6 +66,9 @@ class connection_link final : public completion_sink,
 namespace {
 
 constexpr std::size_t size_prefix_bytes = 4;
+// Bounds on one gathered write of pipelined responses (a larger response goes alone).
+constexpr std::uint64_t write_batch_bytes_max = 1 << 20;
+constexpr std::size_t write_batch_responses_max = 64;
 
 std::int32_t load_be32(const std::byte* p) {
   const auto u = (static_cast<std::uint32_t>(p[0]) << 24) |
@@ -92,10 +95,11 @@ void make_signal(asio::steady_timer& t) {
 connection::connection(asio::ip::tcp::socket socket, connection_info info,
                        connection_context context, asio::io_context& loop_context,
                        loop_connections& loop)
-    : _socket(std::move(socket)),
+    : _loop(loop_context.get_executor()),
+      _socket(std::move(socket)),
       _info(std::move(info)),
       _context(context),
-      _loop(loop),
+      _loop_connections(loop),
       _read_buffer(context.config->read_buffer_bytes),
       _reader_wake(_socket.get_executor()),
       _writer_wake(_socket.get_executor()),
@@ -105,7 +109,7 @@ connection::connection(asio::ip::tcp::socket socket, connection_info info,
                 _read_buffer.size());
   make_signal(_reader_wake);
   make_signal(_writer_wake);
-  _link = std::make_shared<connection_link>(loop_context.get_executor(), this);
+  _link = std::make_shared<connection_link>(_loop, this);
 }
 
 connection::~connection() {
@@ -128,7 +132,8 @@ void connection::spawn(const std::shared_ptr<connection>& c, asio::awaitable<voi
 }
 
 asio::awaitable<void> connection::run(std::shared_ptr<connection> c) {
-  c->_loop.open.emplace(c->_info.id, c);
+  c->assert_on_loop();
+  c->_loop_connections.open.emplace(c->_info.id, c);
   c->_context.open_count->fetch_add(1, std::memory_order_relaxed);
   c->touch();
   error_code ignored;
@@ -139,7 +144,7 @@ asio::awaitable<void> connection::run(std::shared_ptr<connection> c) {
                 c->_info.remote_port, c->_info.loop_index);
   spawn(c, write_loop(c));
   spawn(c, watch_loop(c));
-  if (c->_loop.draining) c->begin_drain();
+  if (c->_loop_connections.draining) c->begin_drain();
   co_await read_loop(c);
 }
 
@@ -248,6 +253,7 @@ void connection::on_read_end(error_code ec, bool at_frame_boundary) {
 }
 
 asio::awaitable<void> connection::write_loop(std::shared_ptr<connection> c) {
+  std::vector<response> batch;
   for (;;) {
     while (c->_state != state::closed && !c->front_ready()) {
       if (c->_slots.empty() && c->_state == state::draining) {
@@ -259,53 +265,72 @@ asio::awaitable<void> connection::write_loop(std::shared_ptr<connection> c) {
     }
     if (c->_state == state::closed) co_return;
 
-    // Moved out of the slot: close() may clear the slots while the write is pending.
-    completion done = std::move(*c->_slots.front().done);
-    switch (done.kind) {
-      case completion_kind::nothing:
-        break;
-      case completion_kind::close:
+    // Take the completed slots at the front, so that pipelined responses go out in one
+    // gathered write. Stop at a close, after a response with a file range, or at the
+    // batch bound. The responses move out of the slots: close() may clear the slots
+    // while the write is pending.
+    batch.clear();
+    std::size_t taken = 0;
+    std::uint64_t batch_bytes = 0;
+    while (taken < c->_slots.size() && c->_slots[taken].done) {
+      completion& done = *c->_slots[taken].done;
+      if (done.kind == completion_kind::close) {
+        if (taken > 0) break;  // write what precedes it first
         c->close("closed by the request handler");
         co_return;
-      case completion_kind::response: {
-        const error_code ec = co_await write_response(c, std::move(done.body));
-        if (c->_state == state::closed) co_return;
-        if (ec) {
-          c->close(ec.message());
-          co_return;
-        }
-        break;
+      }
+      if (done.kind == completion_kind::response) {
+        if (!batch.empty() && batch_bytes + done.body.size_bytes() > write_batch_bytes_max) break;
+        batch_bytes += done.body.size_bytes();
+        batch.push_back(std::move(done.body));
+        const bool has_file = std::any_of(
+            batch.back().chunks().begin(), batch.back().chunks().end(),
+            [](const chunk& piece) { return std::holds_alternative<file_range>(piece); });
+        ++taken;
+        if (has_file || batch.size() == write_batch_responses_max) break;
+      } else {
+        ++taken;  // completion_kind::nothing: no bytes
       }
     }
-    c->_slots.pop_front();
-    ++c->_front_slot;
+    if (!batch.empty()) {
+      const error_code ec = co_await write_responses(c, std::move(batch));
+      if (c->_state == state::closed) co_return;
+      if (ec) {
+        c->close(ec.message());
+        co_return;
+      }
+    }
+    for (std::size_t i = 0; i < taken; ++i)
+      c->_slots.pop_front();
+    c->_front_slot += taken;
     c->touch();
-    c->_reader_wake.cancel();  // a slot freed: the reader may continue
+    c->_reader_wake.cancel();  // slots freed: the reader may continue
   }
 }
 
-asio::awaitable<error_code> connection::write_response(std::shared_ptr<connection> c,
-                                                       response body) {
-  CAUDAL_ASSERT(body.size_bytes() <= response::size_bytes_max, "response of {} bytes",
-                body.size_bytes());
-  const auto prefix = store_be32(static_cast<std::uint32_t>(body.size_bytes()));
+asio::awaitable<error_code> connection::write_responses(std::shared_ptr<connection> c,
+                                                        std::vector<response> batch) {
+  std::vector<std::array<std::byte, 4>> prefixes;
+  prefixes.reserve(batch.size());  // no reallocation: buffers point into it
   std::vector<asio::const_buffer> pending;
-  pending.reserve(body.chunks().size() + 1);
-  pending.emplace_back(prefix.data(), prefix.size());
   error_code ec;
-  for (const chunk& piece : body.chunks()) {
-    if (const auto* bytes = std::get_if<std::vector<std::byte>>(&piece)) {
-      pending.emplace_back(bytes->data(), bytes->size());
-      continue;
-    }
-    if (!pending.empty()) {
+  for (const response& body : batch) {
+    CAUDAL_ASSERT(body.size_bytes() <= response::size_bytes_max, "response of {} bytes",
+                  body.size_bytes());
+    prefixes.push_back(store_be32(static_cast<std::uint32_t>(body.size_bytes())));
+    pending.emplace_back(prefixes.back().data(), prefixes.back().size());
+    for (const chunk& piece : body.chunks()) {
+      if (const auto* bytes = std::get_if<std::vector<std::byte>>(&piece)) {
+        pending.emplace_back(bytes->data(), bytes->size());
+        continue;
+      }
       co_await asio::async_write(c->_socket, pending,
                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return ec;
       pending.clear();
+      ec = co_await write_file_range(c, std::get<file_range>(piece));
+      if (ec) co_return ec;
     }
-    ec = co_await write_file_range(c, std::get<file_range>(piece));
-    if (ec) co_return ec;
   }
   if (!pending.empty()) {
     co_await asio::async_write(c->_socket, pending, asio::redirect_error(asio::use_awaitable, ec));
@@ -378,6 +403,7 @@ asio::awaitable<void> connection::watch_loop(std::shared_ptr<connection> c) {
 }
 
 void connection::begin_drain() {
+  assert_on_loop();
   if (_state != state::open) return;
   _state = state::draining;
   _read_cancel.emit(asio::cancellation_type::terminal);
@@ -387,6 +413,7 @@ void connection::begin_drain() {
 }
 
 void connection::close(std::string_view reason) {
+  assert_on_loop();
   if (_state == state::closed) return;
   _state = state::closed;
   spdlog::debug("net: closing connection {} from {}:{}: {}", _info.id, _info.remote_address,
@@ -400,12 +427,13 @@ void connection::close(std::string_view reason) {
   _watch_timer.cancel();
   _slots.clear();
   _front_slot = _next_slot;
-  _loop.open.erase(_info.id);
+  _loop_connections.open.erase(_info.id);
   _context.open_count->fetch_sub(1, std::memory_order_relaxed);
   _context.handler->connection_closed(_info);
 }
 
 void connection::on_completion(std::uint64_t slot_number, completion c) {
+  assert_on_loop();
   if (_state == state::closed) return;
   CAUDAL_ASSERT(slot_number >= _front_slot, "slot {} completed after slot {} was written",
                 slot_number, _front_slot);

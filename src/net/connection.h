@@ -93,8 +93,8 @@ class connection {
   static boost::asio::awaitable<void> read_loop(std::shared_ptr<connection> c);
   static boost::asio::awaitable<void> write_loop(std::shared_ptr<connection> c);
   static boost::asio::awaitable<void> watch_loop(std::shared_ptr<connection> c);
-  static boost::asio::awaitable<boost::system::error_code> write_response(
-      std::shared_ptr<connection> c, response body);
+  static boost::asio::awaitable<boost::system::error_code> write_responses(
+      std::shared_ptr<connection> c, std::vector<response> batch);
   static boost::asio::awaitable<boost::system::error_code> write_file_range(
       std::shared_ptr<connection> c, file_range range);
   static boost::asio::awaitable<boost::system::error_code> read_some(std::shared_ptr<connection> c,
@@ -105,13 +105,18 @@ class connection {
 
   /// Reading ended with `ec` (EOF or an error): closes.
   void on_read_end(boost::system::error_code ec, bool at_frame_boundary);
+  /// Debug builds check that loop-owned state is touched on its loop (STYLE.md).
+  void assert_on_loop() const {
+    CAUDAL_DASSERT(_loop.running_in_this_thread(), "connection {} used off its loop", _info.id);
+  }
   [[nodiscard]] bool front_ready() const { return !_slots.empty() && _slots.front().done; }
   void touch();
 
+  boost::asio::io_context::executor_type _loop;  // the loop that owns this connection
   boost::asio::ip::tcp::socket _socket;
   const connection_info _info;
   const connection_context _context;
-  loop_connections& _loop;
+  loop_connections& _loop_connections;
   std::shared_ptr<connection_link> _link;
 
   state _state = state::open;

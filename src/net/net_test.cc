@@ -29,6 +29,7 @@
 #include <mutex>
 #include <new>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -535,6 +536,58 @@ TEST_F(net_test, completing_after_the_connection_closed_is_harmless) {
   client next(port);
   next.send(frame("estill"));
   EXPECT_EQ(next.read_frame(), "estill");
+}
+
+TEST_F(net_test, many_connections_with_completions_from_many_threads_stay_in_order) {
+  auto config = small_config();
+  config.requests_in_flight_max = 8;  // small, so that backpressure is exercised too
+  start(config);
+  constexpr int connections = 6;
+  constexpr int requests = 300;
+  std::atomic<bool> done{false};
+  std::vector<std::thread> completers;
+  for (int t = 0; t < 3; ++t) {
+    completers.emplace_back([this, &done, t] {
+      std::mt19937 shuffle(static_cast<unsigned>(t));  // fixed seed: reproducible
+      while (!done.load()) {
+        if (!handler.wait_parked(1, 20ms)) continue;
+        auto parked = handler.take();
+        std::shuffle(parked.begin(), parked.end(), shuffle);
+        for (auto& p : parked) {
+          if (p.frame[1] == 'n') {
+            p.r.send_nothing();
+          } else {
+            p.r.send(response(to_bytes(p.frame)));
+          }
+        }
+      }
+    });
+  }
+  std::vector<std::thread> clients;
+  std::atomic<int> mismatches{0};
+  for (int i = 0; i < connections; ++i) {
+    clients.emplace_back([this, &mismatches, i] {
+      client c(port);
+      std::string burst;
+      for (int r = 0; r < requests; ++r) {
+        // Every fifth request is acks=0-like and gets no response.
+        burst += frame((r % 5 == 0 ? "dn" : "de") + std::to_string(i) + "." + std::to_string(r));
+      }
+      std::thread sender([&c, &burst] { c.send(burst); });
+      for (int r = 0; r < requests; ++r) {
+        if (r % 5 == 0) continue;
+        if (c.read_frame() != "de" + std::to_string(i) + "." + std::to_string(r)) ++mismatches;
+      }
+      sender.join();
+    });
+  }
+  for (auto& t : clients)
+    t.join();
+  done.store(true);
+  for (auto& t : completers)
+    t.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_EQ(handler.handled.load(), connections * requests);
 }
 
 TEST_F(net_test, listens_on_several_endpoints_and_spreads_over_loops) {
