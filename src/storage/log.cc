@@ -520,6 +520,14 @@ result<kafka_offset> log::truncate_suffix(kafka_offset offset) {
     return new_end.error();
   }
   _log_end.store((*new_end)(), std::memory_order_release);
+  if (*new_end < log_start_offset()) {
+    // The batch holding the log start went too. Nothing is left below the new end, so
+    // the log start comes down to it (as Kafka's truncateFullyAndStartAt), durably, or
+    // the next open would hide the offsets appended from here on.
+    _log_start.store((*new_end)(), std::memory_order_release);
+    std::lock_guard lock(_checkpoint_mutex);
+    CAUDAL_TRY(write_checkpoint_locked(_recovery_point, *new_end));
+  }
   std::vector<waiter> cut;
   {
     std::lock_guard lock(_flush_mutex);
