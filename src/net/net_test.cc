@@ -454,14 +454,14 @@ TEST_F(net_test, file_ranges_are_sent_byte_exact) {
   const int fd = ::mkstemp(path);
   ASSERT_GE(fd, 0);
   ::unlink(path);
-  std::string content(4 << 20, '\0');
+  std::string content(12 << 20, '\0');
   for (std::size_t i = 0; i < content.size(); ++i) {
     content[i] = static_cast<char>((i * 2654435761U) >> 13);
   }
   ASSERT_EQ(::write(fd, content.data(), content.size()), static_cast<ssize_t>(content.size()));
   handler.file_fd = fd;
   handler.file_offset = 1000;
-  handler.file_length = 3 << 20;
+  handler.file_length = 10 << 20;  // more than the socket buffers hold
   start();
   // A small receive window and a late reader make sendfile hit EAGAIN and send in parts.
   client c(port, false, 64 * 1024);
@@ -475,6 +475,28 @@ TEST_F(net_test, file_ranges_are_sent_byte_exact) {
   EXPECT_TRUE(back->compare(1, handler.file_length, content, 1000, handler.file_length) == 0);
   c.send(frame("eafter"));  // the stream is still in sync
   EXPECT_EQ(c.read_frame(), "eafter");
+  _server->stop();
+  ::close(fd);
+}
+
+TEST_F(net_test, a_file_range_past_the_end_of_its_file_closes_the_connection) {
+  char path[] = "/tmp/caudal_net_test_XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::unlink(path);
+  const std::string content(100, 'z');
+  ASSERT_EQ(::write(fd, content.data(), content.size()), 100);
+  handler.file_fd = fd;
+  handler.file_offset = 50;
+  handler.file_length = 100;  // 50 bytes short: the frame cannot be completed
+  start();
+  client c(port);
+  c.send(frame("f"));
+  EXPECT_FALSE(c.read_frame().has_value());
+  EXPECT_TRUE(handler.wait_closed(1));
+  client next(port);
+  next.send(frame("eok"));
+  EXPECT_EQ(next.read_frame(), "eok");
   _server->stop();
   ::close(fd);
 }

@@ -136,6 +136,10 @@ result<void> server::impl::start() {
   CAUDAL_ASSERT(_config.read_buffer_bytes >= 4, "read_buffer_bytes {} < 4",
                 _config.read_buffer_bytes);
   CAUDAL_ASSERT(!_config.endpoints.empty(), "a server needs at least one endpoint");
+  CAUDAL_ASSERT(_config.connection_idle_ms_max > 0, "connection_idle_ms_max {} <= 0",
+                _config.connection_idle_ms_max);
+  CAUDAL_ASSERT(_config.stop_drain_ms_max >= 0, "stop_drain_ms_max {} < 0",
+                _config.stop_drain_ms_max);
   // sendfile(2) raises SIGPIPE on a socket the peer closed; Asio's own writes use
   // MSG_NOSIGNAL, sendfile has no such flag.
   std::signal(SIGPIPE, SIG_IGN);

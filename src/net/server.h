@@ -32,7 +32,8 @@ class server {
   /// Binds every endpoint, starts the loop threads and begins accepting. On an error
   /// (a port in use, a bad address) nothing is left running and the error is returned.
   /// Also sets SIGPIPE to be ignored, process-wide: sendfile(2) to a socket the peer has
-  /// closed would otherwise kill the process. Requires: called once.
+  /// closed would otherwise kill the process. Requires: called once; the config's limits
+  /// are positive (a bad value is a bug of the config parser and asserts).
   [[nodiscard]] result<void> start();
 
   /// The endpoints as bound, in configuration order. Valid after a successful start().
