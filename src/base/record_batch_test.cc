@@ -131,3 +131,45 @@ TEST(record_batch, prefix_reports_size_and_trailing_bytes_are_rejected) {
 
 }  // namespace
 }  // namespace caudal::batch
+
+#include "base/record_reader.h"
+
+namespace caudal::batch {
+namespace {
+
+TEST(record_reader, reads_back_what_the_builder_wrote) {
+  builder b;
+  const record_header h{as_bytes("h"), std::nullopt};
+  b.add(as_bytes("k1"), as_bytes("v1"), 100);
+  b.add(std::nullopt, std::nullopt, 90, std::span(&h, 1));
+  auto bytes = b.finish();
+  record_reader r(bytes);
+  auto first = r.next();
+  ASSERT_TRUE(first && *first);
+  EXPECT_EQ((*first)->offset_delta, 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>((*first)->key->data()), 2), "k1");
+  EXPECT_EQ((*first)->header_count, 0);
+  auto second = r.next();
+  ASSERT_TRUE(second && *second);
+  EXPECT_EQ((*second)->offset_delta, 1);
+  EXPECT_EQ((*second)->timestamp_delta, -10);
+  EXPECT_FALSE((*second)->key);
+  EXPECT_FALSE((*second)->value);
+  EXPECT_EQ((*second)->header_count, 1);
+  auto end = r.next();
+  ASSERT_TRUE(end);
+  EXPECT_FALSE(*end);
+}
+
+TEST(record_reader, a_count_that_lies_is_an_error) {
+  builder b;
+  b.add(as_bytes("k"), as_bytes("v"), 1);
+  auto bytes = b.finish();
+  store_be<std::int32_t>(bytes.data() + records_count_pos, 2);
+  record_reader r(bytes);
+  ASSERT_TRUE(r.next());
+  EXPECT_FALSE(r.next());
+}
+
+}  // namespace
+}  // namespace caudal::batch
