@@ -70,7 +70,10 @@ def signature(head, params, width=100):
     """A function head, broken after `(` when it does not fit on one line."""
     if len(head) + len(params) <= width:
         return [head + params]
-    return [head, "    " + params]
+    if len(params) + 4 <= width:
+        return [head, "    " + params]
+    parts = params.split(", ")
+    return [head] + ["    " + p + "," for p in parts[:-1]] + ["    " + parts[-1]]
 
 
 def indent_lines(lines, n):
@@ -510,8 +513,8 @@ def fill_function(m, s, qual):
             if nullable != "true":
                 pass
         body += if_block(present, stmts, 0)
-    return ([f"void fill({qual}& v, [[maybe_unused]] std::int16_t version, "
-             "[[maybe_unused]] int variant) {"] + indent_lines(body, 2) + ["}", ""])
+    return (signature("void fill(", f"{qual}& v, [[maybe_unused]] std::int16_t version, "
+                      "[[maybe_unused]] int variant) {") + indent_lines(body, 2) + ["}", ""])
 
 
 def wrap_top(text_lines):

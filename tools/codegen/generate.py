@@ -137,13 +137,15 @@ def api_table_header():
         "The request header version of a request: 2 when the request version is flexible, "
         "else 1. (Header v0 exists only for ControlledShutdown v0, which Caudal does not "
         "implement.)", 0)
-    lines += ["[[nodiscard]] std::int16_t request_header_version(const api_info& api, "
-              "std::int16_t version) noexcept;", ""]
+    lines += ["[[nodiscard]] std::int16_t request_header_version(const api_info& api,",
+              "                                                  std::int16_t version) noexcept;",
+              ""]
     lines += cpp.comment(
         "The response header version: 1 when the response version is flexible, else 0; "
         "ApiVersions responses always use 0 (README section 3.2).", 0)
-    lines += ["[[nodiscard]] std::int16_t response_header_version(const api_info& api, "
-              "std::int16_t version) noexcept;", ""]
+    lines += ["[[nodiscard]] std::int16_t response_header_version(const api_info& api,",
+              "                                                   std::int16_t version) noexcept;",
+              ""]
     lines += ["}  // namespace caudal::protocol"]
     return "\n".join(lines) + "\n"
 
@@ -236,14 +238,14 @@ def testing_source(messages):
              "  return {std::byte{1}, static_cast<std::byte>(seed), std::byte{3}};", "}", "",
              "// Stands in for record batches: the codec treats records as opaque bytes.",
              "record_set test_records() {",
-             "  static const std::array<std::byte, 5> bytes = {std::byte{9}, std::byte{8}, "
-             "std::byte{7}, std::byte{6}, std::byte{5}};",
+             "  static const std::array<std::byte, 5> bytes = {",
+             "      std::byte{9}, std::byte{8}, std::byte{7}, std::byte{6}, std::byte{5}};",
              "  return record_set(std::span<const std::byte>(bytes));", "}", ""]
     nested = []
     for m in messages:
         for s in m.structs:
             qual = f"{m.cpp_name}::{s.cpp_name}"
-            lines.append(f"void fill({qual}& v, std::int16_t version, int variant);")
+            lines += cpp.signature(f"void fill(", f"{qual}& v, std::int16_t version, int variant);")
             nested.append((m, s, qual))
     lines.append("")
     for m, s, qual in nested:
@@ -280,9 +282,9 @@ def testing_source(messages):
               f"  static const std::array<message_case, {len(messages)}> cases = {{{{"]
     for m in messages:
         t = m.cpp_name
-        lines.append(f"      {{\"{m.name}\", {t}::version_min, {t}::version_max, "
-                     f"&round_trip<{t}>, &encode_filled<{t}>,")
-        lines.append(f"       &encode_default<{t}>, &decode<{t}>}},")
+        lines += [f"      {{\"{m.name}\",", f"       {t}::version_min,", f"       {t}::version_max,",
+                  f"       &round_trip<{t}>,", f"       &encode_filled<{t}>,",
+                  f"       &encode_default<{t}>,", f"       &decode<{t}>}},"]
     lines += ["  }};", "  return cases;", "}", "", "}  // namespace caudal::protocol::testing"]
     return "\n".join(lines) + "\n"
 

@@ -73,10 +73,12 @@ struct api_info {
 
 /// The request header version of a request: 2 when the request version is flexible, else 1.
 /// (Header v0 exists only for ControlledShutdown v0, which Caudal does not implement.)
-[[nodiscard]] std::int16_t request_header_version(const api_info& api, std::int16_t version) noexcept;
+[[nodiscard]] std::int16_t request_header_version(const api_info& api,
+                                                  std::int16_t version) noexcept;
 
 /// The response header version: 1 when the response version is flexible, else 0; ApiVersions
 /// responses always use 0 (README section 3.2).
-[[nodiscard]] std::int16_t response_header_version(const api_info& api, std::int16_t version) noexcept;
+[[nodiscard]] std::int16_t response_header_version(const api_info& api,
+                                                   std::int16_t version) noexcept;
 
 }  // namespace caudal::protocol

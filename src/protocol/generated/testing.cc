@@ -15,7 +15,8 @@ std::vector<std::byte> test_bytes(int seed) {
 
 // Stands in for record batches: the codec treats records as opaque bytes.
 record_set test_records() {
-  static const std::array<std::byte, 5> bytes = {std::byte{9}, std::byte{8}, std::byte{7}, std::byte{6}, std::byte{5}};
+  static const std::array<std::byte, 5> bytes = {
+      std::byte{9}, std::byte{8}, std::byte{7}, std::byte{6}, std::byte{5}};
   return record_set(std::span<const std::byte>(bytes));
 }
 
@@ -39,23 +40,30 @@ void fill(fetch_response::fetchable_topic_response& v, std::int16_t version, int
 void fill(fetch_response::node_endpoint& v, std::int16_t version, int variant);
 void fill(list_offsets_request::list_offsets_partition& v, std::int16_t version, int variant);
 void fill(list_offsets_request::list_offsets_topic& v, std::int16_t version, int variant);
-void fill(list_offsets_response::list_offsets_partition_response& v, std::int16_t version, int variant);
+void fill(
+    list_offsets_response::list_offsets_partition_response& v, std::int16_t version, int variant);
 void fill(list_offsets_response::list_offsets_topic_response& v, std::int16_t version, int variant);
 void fill(metadata_request::metadata_request_topic& v, std::int16_t version, int variant);
 void fill(metadata_response::metadata_response_broker& v, std::int16_t version, int variant);
 void fill(metadata_response::metadata_response_partition& v, std::int16_t version, int variant);
 void fill(metadata_response::metadata_response_topic& v, std::int16_t version, int variant);
-void fill(offset_commit_request::offset_commit_request_partition& v, std::int16_t version, int variant);
+void fill(
+    offset_commit_request::offset_commit_request_partition& v, std::int16_t version, int variant);
 void fill(offset_commit_request::offset_commit_request_topic& v, std::int16_t version, int variant);
-void fill(offset_commit_response::offset_commit_response_partition& v, std::int16_t version, int variant);
-void fill(offset_commit_response::offset_commit_response_topic& v, std::int16_t version, int variant);
+void fill(
+    offset_commit_response::offset_commit_response_partition& v, std::int16_t version, int variant);
+void fill(
+    offset_commit_response::offset_commit_response_topic& v, std::int16_t version, int variant);
 void fill(offset_fetch_request::offset_fetch_request_topic& v, std::int16_t version, int variant);
 void fill(offset_fetch_request::offset_fetch_request_topics& v, std::int16_t version, int variant);
 void fill(offset_fetch_request::offset_fetch_request_group& v, std::int16_t version, int variant);
-void fill(offset_fetch_response::offset_fetch_response_partition& v, std::int16_t version, int variant);
+void fill(
+    offset_fetch_response::offset_fetch_response_partition& v, std::int16_t version, int variant);
 void fill(offset_fetch_response::offset_fetch_response_topic& v, std::int16_t version, int variant);
-void fill(offset_fetch_response::offset_fetch_response_partitions& v, std::int16_t version, int variant);
-void fill(offset_fetch_response::offset_fetch_response_topics& v, std::int16_t version, int variant);
+void fill(
+    offset_fetch_response::offset_fetch_response_partitions& v, std::int16_t version, int variant);
+void fill(
+    offset_fetch_response::offset_fetch_response_topics& v, std::int16_t version, int variant);
 void fill(offset_fetch_response::offset_fetch_response_group& v, std::int16_t version, int variant);
 void fill(find_coordinator_response::coordinator& v, std::int16_t version, int variant);
 void fill(join_group_request::join_group_request_protocol& v, std::int16_t version, int variant);
@@ -69,7 +77,8 @@ void fill(list_groups_response::listed_group& v, std::int16_t version, int varia
 void fill(api_versions_response::api_version& v, std::int16_t version, int variant);
 void fill(api_versions_response::supported_feature_key& v, std::int16_t version, int variant);
 void fill(api_versions_response::finalized_feature_key& v, std::int16_t version, int variant);
-void fill(create_topics_request::creatable_replica_assignment& v, std::int16_t version, int variant);
+void fill(
+    create_topics_request::creatable_replica_assignment& v, std::int16_t version, int variant);
 void fill(create_topics_request::creatable_topic_config& v, std::int16_t version, int variant);
 void fill(create_topics_request::creatable_topic& v, std::int16_t version, int variant);
 void fill(create_topics_response::creatable_topic_configs& v, std::int16_t version, int variant);
@@ -78,56 +87,124 @@ void fill(delete_topics_request::delete_topic_state& v, std::int16_t version, in
 void fill(delete_topics_response::deletable_topic_result& v, std::int16_t version, int variant);
 void fill(delete_records_request::delete_records_partition& v, std::int16_t version, int variant);
 void fill(delete_records_request::delete_records_topic& v, std::int16_t version, int variant);
-void fill(delete_records_response::delete_records_partition_result& v, std::int16_t version, int variant);
-void fill(delete_records_response::delete_records_topic_result& v, std::int16_t version, int variant);
-void fill(offset_for_leader_epoch_request::offset_for_leader_partition& v, std::int16_t version, int variant);
-void fill(offset_for_leader_epoch_request::offset_for_leader_topic& v, std::int16_t version, int variant);
+void fill(
+    delete_records_response::delete_records_partition_result& v, std::int16_t version, int variant);
+void fill(
+    delete_records_response::delete_records_topic_result& v, std::int16_t version, int variant);
+void fill(
+    offset_for_leader_epoch_request::offset_for_leader_partition& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    offset_for_leader_epoch_request::offset_for_leader_topic& v, std::int16_t version, int variant);
 void fill(offset_for_leader_epoch_response::epoch_end_offset& v, std::int16_t version, int variant);
-void fill(offset_for_leader_epoch_response::offset_for_leader_topic_result& v, std::int16_t version, int variant);
-void fill(add_partitions_to_txn_request::add_partitions_to_txn_topic& v, std::int16_t version, int variant);
-void fill(add_partitions_to_txn_request::add_partitions_to_txn_transaction& v, std::int16_t version, int variant);
-void fill(add_partitions_to_txn_response::add_partitions_to_txn_partition_result& v, std::int16_t version, int variant);
-void fill(add_partitions_to_txn_response::add_partitions_to_txn_topic_result& v, std::int16_t version, int variant);
-void fill(add_partitions_to_txn_response::add_partitions_to_txn_result& v, std::int16_t version, int variant);
-void fill(write_txn_markers_request::writable_txn_marker_topic& v, std::int16_t version, int variant);
+void fill(
+    offset_for_leader_epoch_response::offset_for_leader_topic_result& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    add_partitions_to_txn_request::add_partitions_to_txn_topic& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    add_partitions_to_txn_request::add_partitions_to_txn_transaction& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    add_partitions_to_txn_response::add_partitions_to_txn_partition_result& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    add_partitions_to_txn_response::add_partitions_to_txn_topic_result& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    add_partitions_to_txn_response::add_partitions_to_txn_result& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    write_txn_markers_request::writable_txn_marker_topic& v, std::int16_t version, int variant);
 void fill(write_txn_markers_request::writable_txn_marker& v, std::int16_t version, int variant);
-void fill(write_txn_markers_response::writable_txn_marker_partition_result& v, std::int16_t version, int variant);
-void fill(write_txn_markers_response::writable_txn_marker_topic_result& v, std::int16_t version, int variant);
-void fill(write_txn_markers_response::writable_txn_marker_result& v, std::int16_t version, int variant);
-void fill(txn_offset_commit_request::txn_offset_commit_request_partition& v, std::int16_t version, int variant);
-void fill(txn_offset_commit_request::txn_offset_commit_request_topic& v, std::int16_t version, int variant);
-void fill(txn_offset_commit_response::txn_offset_commit_response_partition& v, std::int16_t version, int variant);
-void fill(txn_offset_commit_response::txn_offset_commit_response_topic& v, std::int16_t version, int variant);
-void fill(describe_configs_request::describe_configs_resource& v, std::int16_t version, int variant);
-void fill(describe_configs_response::describe_configs_synonym& v, std::int16_t version, int variant);
-void fill(describe_configs_response::describe_configs_resource_result& v, std::int16_t version, int variant);
+void fill(
+    write_txn_markers_response::writable_txn_marker_partition_result& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    write_txn_markers_response::writable_txn_marker_topic_result& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    write_txn_markers_response::writable_txn_marker_result& v, std::int16_t version, int variant);
+void fill(
+    txn_offset_commit_request::txn_offset_commit_request_partition& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    txn_offset_commit_request::txn_offset_commit_request_topic& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    txn_offset_commit_response::txn_offset_commit_response_partition& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    txn_offset_commit_response::txn_offset_commit_response_topic& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    describe_configs_request::describe_configs_resource& v, std::int16_t version, int variant);
+void fill(
+    describe_configs_response::describe_configs_synonym& v, std::int16_t version, int variant);
+void fill(
+    describe_configs_response::describe_configs_resource_result& v,
+    std::int16_t version,
+    int variant);
 void fill(describe_configs_response::describe_configs_result& v, std::int16_t version, int variant);
 void fill(alter_configs_request::alterable_config& v, std::int16_t version, int variant);
 void fill(alter_configs_request::alter_configs_resource& v, std::int16_t version, int variant);
-void fill(alter_configs_response::alter_configs_resource_response& v, std::int16_t version, int variant);
-void fill(create_partitions_request::create_partitions_assignment& v, std::int16_t version, int variant);
+void fill(
+    alter_configs_response::alter_configs_resource_response& v, std::int16_t version, int variant);
+void fill(
+    create_partitions_request::create_partitions_assignment& v, std::int16_t version, int variant);
 void fill(create_partitions_request::create_partitions_topic& v, std::int16_t version, int variant);
-void fill(create_partitions_response::create_partitions_topic_result& v, std::int16_t version, int variant);
+void fill(
+    create_partitions_response::create_partitions_topic_result& v,
+    std::int16_t version,
+    int variant);
 void fill(delete_groups_response::deletable_group_result& v, std::int16_t version, int variant);
-void fill(incremental_alter_configs_request::alterable_config& v, std::int16_t version, int variant);
-void fill(incremental_alter_configs_request::alter_configs_resource& v, std::int16_t version, int variant);
-void fill(incremental_alter_configs_response::alter_configs_resource_response& v, std::int16_t version, int variant);
-void fill(offset_delete_request::offset_delete_request_partition& v, std::int16_t version, int variant);
+void fill(
+    incremental_alter_configs_request::alterable_config& v, std::int16_t version, int variant);
+void fill(
+    incremental_alter_configs_request::alter_configs_resource& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    incremental_alter_configs_response::alter_configs_resource_response& v,
+    std::int16_t version,
+    int variant);
+void fill(
+    offset_delete_request::offset_delete_request_partition& v, std::int16_t version, int variant);
 void fill(offset_delete_request::offset_delete_request_topic& v, std::int16_t version, int variant);
-void fill(offset_delete_response::offset_delete_response_partition& v, std::int16_t version, int variant);
-void fill(offset_delete_response::offset_delete_response_topic& v, std::int16_t version, int variant);
+void fill(
+    offset_delete_response::offset_delete_response_partition& v, std::int16_t version, int variant);
+void fill(
+    offset_delete_response::offset_delete_response_topic& v, std::int16_t version, int variant);
 void fill(describe_cluster_response::describe_cluster_broker& v, std::int16_t version, int variant);
 void fill(describe_producers_request::topic_request& v, std::int16_t version, int variant);
 void fill(describe_producers_response::producer_state& v, std::int16_t version, int variant);
 void fill(describe_producers_response::partition_response& v, std::int16_t version, int variant);
 void fill(describe_producers_response::topic_response& v, std::int16_t version, int variant);
 void fill(describe_transactions_response::topic_data& v, std::int16_t version, int variant);
-void fill(describe_transactions_response::transaction_state_data& v, std::int16_t version, int variant);
+void fill(
+    describe_transactions_response::transaction_state_data& v, std::int16_t version, int variant);
 void fill(list_transactions_response::transaction_state_data& v, std::int16_t version, int variant);
 void fill(consumer_protocol_subscription::topic_partition& v, std::int16_t version, int variant);
 void fill(consumer_protocol_assignment::topic_partition& v, std::int16_t version, int variant);
 
-void fill(produce_request::partition_produce_data& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    produce_request::partition_produce_data& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.index = static_cast<std::int32_t>(83007);
   if (variant == 1) {
     v.records.reset();
@@ -136,7 +213,10 @@ void fill(produce_request::partition_produce_data& v, [[maybe_unused]] std::int1
   }
 }
 
-void fill(produce_request::topic_produce_data& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    produce_request::topic_produce_data& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partition_data.clear();
   if (variant == 0) {
@@ -145,7 +225,10 @@ void fill(produce_request::topic_produce_data& v, [[maybe_unused]] std::int16_t 
   }
 }
 
-void fill(produce_response::batch_index_and_error_message& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    produce_response::batch_index_and_error_message& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.batch_index = static_cast<std::int32_t>(21007);
   if (variant == 1) {
     v.batch_index_error_message.reset();
@@ -154,12 +237,18 @@ void fill(produce_response::batch_index_and_error_message& v, [[maybe_unused]] s
   }
 }
 
-void fill(produce_response::leader_id_and_epoch& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    produce_response::leader_id_and_epoch& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.leader_id = static_cast<std::int32_t>(26007);
   v.leader_epoch = static_cast<std::int32_t>(77007);
 }
 
-void fill(produce_response::partition_produce_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    produce_response::partition_produce_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.index = static_cast<std::int32_t>(83007);
   v.error_code = static_cast<std::int16_t>(29007);
   v.base_offset = static_cast<std::int64_t>(77007);
@@ -188,7 +277,10 @@ void fill(produce_response::partition_produce_response& v, [[maybe_unused]] std:
   }
 }
 
-void fill(produce_response::topic_produce_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    produce_response::topic_produce_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partition_responses.clear();
   if (variant == 0) {
@@ -197,7 +289,10 @@ void fill(produce_response::topic_produce_response& v, [[maybe_unused]] std::int
   }
 }
 
-void fill(produce_response::node_endpoint& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    produce_response::node_endpoint& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.node_id = static_cast<std::int32_t>(36007);
   v.host = "host-16";
   v.port = static_cast<std::int32_t>(40007);
@@ -208,12 +303,18 @@ void fill(produce_response::node_endpoint& v, [[maybe_unused]] std::int16_t vers
   }
 }
 
-void fill(fetch_request::replica_state_data& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_request::replica_state_data& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.replica_id = static_cast<std::int32_t>(7007);
   v.replica_epoch = static_cast<std::int64_t>(3007);
 }
 
-void fill(fetch_request::fetch_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_request::fetch_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition = static_cast<std::int32_t>(83007);
   if (version >= 9) {
     v.current_leader_epoch = static_cast<std::int32_t>(22007);
@@ -231,7 +332,10 @@ void fill(fetch_request::fetch_partition& v, [[maybe_unused]] std::int16_t versi
   }
 }
 
-void fill(fetch_request::fetch_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_request::fetch_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version <= 12) {
     v.topic = "topic-72";
   }
@@ -245,7 +349,10 @@ void fill(fetch_request::fetch_topic& v, [[maybe_unused]] std::int16_t version, 
   }
 }
 
-void fill(fetch_request::forgotten_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_request::forgotten_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version <= 12) {
     v.topic = "topic-72";
   }
@@ -259,27 +366,42 @@ void fill(fetch_request::forgotten_topic& v, [[maybe_unused]] std::int16_t versi
   }
 }
 
-void fill(fetch_response::epoch_end_offset& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_response::epoch_end_offset& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.epoch = static_cast<std::int32_t>(5007);
   v.end_offset = static_cast<std::int64_t>(17007);
 }
 
-void fill(fetch_response::leader_id_and_epoch& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_response::leader_id_and_epoch& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.leader_id = static_cast<std::int32_t>(26007);
   v.leader_epoch = static_cast<std::int32_t>(77007);
 }
 
-void fill(fetch_response::snapshot_id_data& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_response::snapshot_id_data& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.end_offset = static_cast<std::int64_t>(17007);
   v.epoch = static_cast<std::int32_t>(5007);
 }
 
-void fill(fetch_response::aborted_transaction& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_response::aborted_transaction& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.producer_id = static_cast<std::int64_t>(12007);
   v.first_offset = static_cast<std::int64_t>(67007);
 }
 
-void fill(fetch_response::partition_data& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_response::partition_data& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.error_code = static_cast<std::int16_t>(29007);
   v.high_watermark = static_cast<std::int64_t>(85007);
@@ -320,7 +442,10 @@ void fill(fetch_response::partition_data& v, [[maybe_unused]] std::int16_t versi
   }
 }
 
-void fill(fetch_response::fetchable_topic_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_response::fetchable_topic_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version <= 12) {
     v.topic = "topic-72";
   }
@@ -334,7 +459,10 @@ void fill(fetch_response::fetchable_topic_response& v, [[maybe_unused]] std::int
   }
 }
 
-void fill(fetch_response::node_endpoint& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    fetch_response::node_endpoint& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.node_id = static_cast<std::int32_t>(36007);
   v.host = "host-16";
   v.port = static_cast<std::int32_t>(40007);
@@ -345,7 +473,10 @@ void fill(fetch_response::node_endpoint& v, [[maybe_unused]] std::int16_t versio
   }
 }
 
-void fill(list_offsets_request::list_offsets_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_offsets_request::list_offsets_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   if (version >= 4) {
     v.current_leader_epoch = static_cast<std::int32_t>(22007);
@@ -356,7 +487,10 @@ void fill(list_offsets_request::list_offsets_partition& v, [[maybe_unused]] std:
   }
 }
 
-void fill(list_offsets_request::list_offsets_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_offsets_request::list_offsets_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -365,7 +499,10 @@ void fill(list_offsets_request::list_offsets_topic& v, [[maybe_unused]] std::int
   }
 }
 
-void fill(list_offsets_response::list_offsets_partition_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_offsets_response::list_offsets_partition_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.error_code = static_cast<std::int16_t>(29007);
   if (version <= 0) {
@@ -386,7 +523,10 @@ void fill(list_offsets_response::list_offsets_partition_response& v, [[maybe_unu
   }
 }
 
-void fill(list_offsets_response::list_offsets_topic_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_offsets_response::list_offsets_topic_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -395,7 +535,10 @@ void fill(list_offsets_response::list_offsets_topic_response& v, [[maybe_unused]
   }
 }
 
-void fill(metadata_request::metadata_request_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    metadata_request::metadata_request_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version >= 10) {
     v.topic_id = uuid{36u, 37u};
   }
@@ -406,7 +549,10 @@ void fill(metadata_request::metadata_request_topic& v, [[maybe_unused]] std::int
   }
 }
 
-void fill(metadata_response::metadata_response_broker& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    metadata_response::metadata_response_broker& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.node_id = static_cast<std::int32_t>(36007);
   v.host = "host-16";
   v.port = static_cast<std::int32_t>(40007);
@@ -419,7 +565,10 @@ void fill(metadata_response::metadata_response_broker& v, [[maybe_unused]] std::
   }
 }
 
-void fill(metadata_response::metadata_response_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    metadata_response::metadata_response_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   v.partition_index = static_cast<std::int32_t>(33007);
   v.leader_id = static_cast<std::int32_t>(26007);
@@ -445,7 +594,10 @@ void fill(metadata_response::metadata_response_partition& v, [[maybe_unused]] st
   }
 }
 
-void fill(metadata_response::metadata_response_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    metadata_response::metadata_response_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   if (variant == 1 && version >= 12) {
     v.name.reset();
@@ -468,7 +620,10 @@ void fill(metadata_response::metadata_response_topic& v, [[maybe_unused]] std::i
   }
 }
 
-void fill(offset_commit_request::offset_commit_request_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_commit_request::offset_commit_request_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.committed_offset = static_cast<std::int64_t>(49007);
   if (version >= 6) {
@@ -484,7 +639,10 @@ void fill(offset_commit_request::offset_commit_request_partition& v, [[maybe_unu
   }
 }
 
-void fill(offset_commit_request::offset_commit_request_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_commit_request::offset_commit_request_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -493,12 +651,18 @@ void fill(offset_commit_request::offset_commit_request_topic& v, [[maybe_unused]
   }
 }
 
-void fill(offset_commit_response::offset_commit_response_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_commit_response::offset_commit_response_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(offset_commit_response::offset_commit_response_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_commit_response::offset_commit_response_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -507,7 +671,10 @@ void fill(offset_commit_response::offset_commit_response_topic& v, [[maybe_unuse
   }
 }
 
-void fill(offset_fetch_request::offset_fetch_request_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_request::offset_fetch_request_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partition_indexes.clear();
   if (variant == 0) {
@@ -516,7 +683,10 @@ void fill(offset_fetch_request::offset_fetch_request_topic& v, [[maybe_unused]] 
   }
 }
 
-void fill(offset_fetch_request::offset_fetch_request_topics& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_request::offset_fetch_request_topics& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partition_indexes.clear();
   if (variant == 0) {
@@ -525,7 +695,10 @@ void fill(offset_fetch_request::offset_fetch_request_topics& v, [[maybe_unused]]
   }
 }
 
-void fill(offset_fetch_request::offset_fetch_request_group& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_request::offset_fetch_request_group& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   if (version >= 9) {
     if (variant == 1 && version >= 9) {
@@ -549,7 +722,10 @@ void fill(offset_fetch_request::offset_fetch_request_group& v, [[maybe_unused]] 
   }
 }
 
-void fill(offset_fetch_response::offset_fetch_response_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_response::offset_fetch_response_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.committed_offset = static_cast<std::int64_t>(49007);
   if (version >= 5) {
@@ -563,7 +739,10 @@ void fill(offset_fetch_response::offset_fetch_response_partition& v, [[maybe_unu
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(offset_fetch_response::offset_fetch_response_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_response::offset_fetch_response_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -572,7 +751,10 @@ void fill(offset_fetch_response::offset_fetch_response_topic& v, [[maybe_unused]
   }
 }
 
-void fill(offset_fetch_response::offset_fetch_response_partitions& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_response::offset_fetch_response_partitions& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.committed_offset = static_cast<std::int64_t>(49007);
   v.committed_leader_epoch = static_cast<std::int32_t>(15007);
@@ -584,7 +766,10 @@ void fill(offset_fetch_response::offset_fetch_response_partitions& v, [[maybe_un
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(offset_fetch_response::offset_fetch_response_topics& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_response::offset_fetch_response_topics& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -593,7 +778,10 @@ void fill(offset_fetch_response::offset_fetch_response_topics& v, [[maybe_unused
   }
 }
 
-void fill(offset_fetch_response::offset_fetch_response_group& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_response::offset_fetch_response_group& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   v.topics.clear();
   if (variant == 0) {
@@ -603,7 +791,10 @@ void fill(offset_fetch_response::offset_fetch_response_group& v, [[maybe_unused]
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(find_coordinator_response::coordinator& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    find_coordinator_response::coordinator& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.key = "key-63";
   v.node_id = static_cast<std::int32_t>(36007);
   v.host = "host-16";
@@ -616,12 +807,18 @@ void fill(find_coordinator_response::coordinator& v, [[maybe_unused]] std::int16
   }
 }
 
-void fill(join_group_request::join_group_request_protocol& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    join_group_request::join_group_request_protocol& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.metadata = test_bytes(92);
 }
 
-void fill(join_group_response::join_group_response_member& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    join_group_response::join_group_response_member& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.member_id = "memberid-52";
   if (version >= 5) {
     if (variant == 1 && version >= 5) {
@@ -633,7 +830,10 @@ void fill(join_group_response::join_group_response_member& v, [[maybe_unused]] s
   v.metadata = test_bytes(92);
 }
 
-void fill(leave_group_request::member_identity& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    leave_group_request::member_identity& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.member_id = "memberid-52";
   if (variant == 1) {
     v.group_instance_id.reset();
@@ -649,7 +849,10 @@ void fill(leave_group_request::member_identity& v, [[maybe_unused]] std::int16_t
   }
 }
 
-void fill(leave_group_response::member_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    leave_group_response::member_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.member_id = "memberid-52";
   if (variant == 1) {
     v.group_instance_id.reset();
@@ -659,12 +862,18 @@ void fill(leave_group_response::member_response& v, [[maybe_unused]] std::int16_
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(sync_group_request::sync_group_request_assignment& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    sync_group_request::sync_group_request_assignment& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.member_id = "memberid-52";
   v.assignment = test_bytes(31);
 }
 
-void fill(describe_groups_response::described_group_member& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_groups_response::described_group_member& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.member_id = "memberid-52";
   if (version >= 4) {
     if (variant == 1 && version >= 4) {
@@ -679,7 +888,10 @@ void fill(describe_groups_response::described_group_member& v, [[maybe_unused]] 
   v.member_assignment = test_bytes(18);
 }
 
-void fill(describe_groups_response::described_group& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_groups_response::described_group& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   v.group_id = "groupid-12";
   v.group_state = "groupstate-84";
@@ -695,7 +907,10 @@ void fill(describe_groups_response::described_group& v, [[maybe_unused]] std::in
   }
 }
 
-void fill(list_groups_response::listed_group& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_groups_response::listed_group& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   v.protocol_type = "protocoltype-56";
   if (version >= 4) {
@@ -706,25 +921,37 @@ void fill(list_groups_response::listed_group& v, [[maybe_unused]] std::int16_t v
   }
 }
 
-void fill(api_versions_response::api_version& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    api_versions_response::api_version& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.api_key = static_cast<std::int16_t>(89007);
   v.min_version = static_cast<std::int16_t>(82007);
   v.max_version = static_cast<std::int16_t>(11007);
 }
 
-void fill(api_versions_response::supported_feature_key& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    api_versions_response::supported_feature_key& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.min_version = static_cast<std::int16_t>(82007);
   v.max_version = static_cast<std::int16_t>(11007);
 }
 
-void fill(api_versions_response::finalized_feature_key& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    api_versions_response::finalized_feature_key& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.max_version_level = static_cast<std::int16_t>(68007);
   v.min_version_level = static_cast<std::int16_t>(45007);
 }
 
-void fill(create_topics_request::creatable_replica_assignment& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_topics_request::creatable_replica_assignment& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.broker_ids.clear();
   if (variant == 0) {
@@ -733,7 +960,10 @@ void fill(create_topics_request::creatable_replica_assignment& v, [[maybe_unused
   }
 }
 
-void fill(create_topics_request::creatable_topic_config& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_topics_request::creatable_topic_config& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   if (variant == 1) {
     v.value.reset();
@@ -742,7 +972,10 @@ void fill(create_topics_request::creatable_topic_config& v, [[maybe_unused]] std
   }
 }
 
-void fill(create_topics_request::creatable_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_topics_request::creatable_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.num_partitions = static_cast<std::int32_t>(86007);
   v.replication_factor = static_cast<std::int16_t>(27007);
@@ -758,7 +991,10 @@ void fill(create_topics_request::creatable_topic& v, [[maybe_unused]] std::int16
   }
 }
 
-void fill(create_topics_response::creatable_topic_configs& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_topics_response::creatable_topic_configs& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   if (variant == 1) {
     v.value.reset();
@@ -770,7 +1006,10 @@ void fill(create_topics_response::creatable_topic_configs& v, [[maybe_unused]] s
   v.is_sensitive = true;
 }
 
-void fill(create_topics_response::creatable_topic_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_topics_response::creatable_topic_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   if (version >= 7) {
     v.topic_id = uuid{36u, 37u};
@@ -806,7 +1045,10 @@ void fill(create_topics_response::creatable_topic_result& v, [[maybe_unused]] st
   }
 }
 
-void fill(delete_topics_request::delete_topic_state& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_topics_request::delete_topic_state& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (variant == 1) {
     v.name.reset();
   } else {
@@ -815,7 +1057,10 @@ void fill(delete_topics_request::delete_topic_state& v, [[maybe_unused]] std::in
   v.topic_id = uuid{36u, 37u};
 }
 
-void fill(delete_topics_response::deletable_topic_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_topics_response::deletable_topic_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (variant == 1 && version >= 6) {
     v.name.reset();
   } else {
@@ -834,12 +1079,18 @@ void fill(delete_topics_response::deletable_topic_result& v, [[maybe_unused]] st
   }
 }
 
-void fill(delete_records_request::delete_records_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_records_request::delete_records_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.offset = static_cast<std::int64_t>(68007);
 }
 
-void fill(delete_records_request::delete_records_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_records_request::delete_records_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -848,13 +1099,19 @@ void fill(delete_records_request::delete_records_topic& v, [[maybe_unused]] std:
   }
 }
 
-void fill(delete_records_response::delete_records_partition_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_records_response::delete_records_partition_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.low_watermark = static_cast<std::int64_t>(64007);
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(delete_records_response::delete_records_topic_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_records_response::delete_records_topic_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -863,7 +1120,10 @@ void fill(delete_records_response::delete_records_topic_result& v, [[maybe_unuse
   }
 }
 
-void fill(offset_for_leader_epoch_request::offset_for_leader_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_for_leader_epoch_request::offset_for_leader_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition = static_cast<std::int32_t>(83007);
   if (version >= 2) {
     v.current_leader_epoch = static_cast<std::int32_t>(22007);
@@ -871,7 +1131,10 @@ void fill(offset_for_leader_epoch_request::offset_for_leader_partition& v, [[may
   v.leader_epoch = static_cast<std::int32_t>(77007);
 }
 
-void fill(offset_for_leader_epoch_request::offset_for_leader_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_for_leader_epoch_request::offset_for_leader_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.topic = "topic-72";
   v.partitions.clear();
   if (variant == 0) {
@@ -880,7 +1143,10 @@ void fill(offset_for_leader_epoch_request::offset_for_leader_topic& v, [[maybe_u
   }
 }
 
-void fill(offset_for_leader_epoch_response::epoch_end_offset& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_for_leader_epoch_response::epoch_end_offset& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   v.partition = static_cast<std::int32_t>(83007);
   if (version >= 1) {
@@ -889,7 +1155,10 @@ void fill(offset_for_leader_epoch_response::epoch_end_offset& v, [[maybe_unused]
   v.end_offset = static_cast<std::int64_t>(17007);
 }
 
-void fill(offset_for_leader_epoch_response::offset_for_leader_topic_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_for_leader_epoch_response::offset_for_leader_topic_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.topic = "topic-72";
   v.partitions.clear();
   if (variant == 0) {
@@ -898,7 +1167,10 @@ void fill(offset_for_leader_epoch_response::offset_for_leader_topic_result& v, [
   }
 }
 
-void fill(add_partitions_to_txn_request::add_partitions_to_txn_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    add_partitions_to_txn_request::add_partitions_to_txn_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -907,7 +1179,10 @@ void fill(add_partitions_to_txn_request::add_partitions_to_txn_topic& v, [[maybe
   }
 }
 
-void fill(add_partitions_to_txn_request::add_partitions_to_txn_transaction& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    add_partitions_to_txn_request::add_partitions_to_txn_transaction& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.transactional_id = "transactionalid-5";
   v.producer_id = static_cast<std::int64_t>(12007);
   v.producer_epoch = static_cast<std::int16_t>(64007);
@@ -919,12 +1194,18 @@ void fill(add_partitions_to_txn_request::add_partitions_to_txn_transaction& v, [
   }
 }
 
-void fill(add_partitions_to_txn_response::add_partitions_to_txn_partition_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    add_partitions_to_txn_response::add_partitions_to_txn_partition_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.partition_error_code = static_cast<std::int16_t>(12007);
 }
 
-void fill(add_partitions_to_txn_response::add_partitions_to_txn_topic_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    add_partitions_to_txn_response::add_partitions_to_txn_topic_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.results_by_partition.clear();
   if (variant == 0) {
@@ -933,7 +1214,10 @@ void fill(add_partitions_to_txn_response::add_partitions_to_txn_topic_result& v,
   }
 }
 
-void fill(add_partitions_to_txn_response::add_partitions_to_txn_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    add_partitions_to_txn_response::add_partitions_to_txn_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.transactional_id = "transactionalid-5";
   v.topic_results.clear();
   if (variant == 0) {
@@ -942,7 +1226,10 @@ void fill(add_partitions_to_txn_response::add_partitions_to_txn_result& v, [[may
   }
 }
 
-void fill(write_txn_markers_request::writable_txn_marker_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    write_txn_markers_request::writable_txn_marker_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partition_indexes.clear();
   if (variant == 0) {
@@ -951,7 +1238,10 @@ void fill(write_txn_markers_request::writable_txn_marker_topic& v, [[maybe_unuse
   }
 }
 
-void fill(write_txn_markers_request::writable_txn_marker& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    write_txn_markers_request::writable_txn_marker& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.producer_id = static_cast<std::int64_t>(12007);
   v.producer_epoch = static_cast<std::int16_t>(64007);
   v.transaction_result = true;
@@ -963,12 +1253,18 @@ void fill(write_txn_markers_request::writable_txn_marker& v, [[maybe_unused]] st
   v.coordinator_epoch = static_cast<std::int32_t>(57007);
 }
 
-void fill(write_txn_markers_response::writable_txn_marker_partition_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    write_txn_markers_response::writable_txn_marker_partition_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(write_txn_markers_response::writable_txn_marker_topic_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    write_txn_markers_response::writable_txn_marker_topic_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -977,7 +1273,10 @@ void fill(write_txn_markers_response::writable_txn_marker_topic_result& v, [[may
   }
 }
 
-void fill(write_txn_markers_response::writable_txn_marker_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    write_txn_markers_response::writable_txn_marker_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.producer_id = static_cast<std::int64_t>(12007);
   v.topics.clear();
   if (variant == 0) {
@@ -986,7 +1285,10 @@ void fill(write_txn_markers_response::writable_txn_marker_result& v, [[maybe_unu
   }
 }
 
-void fill(txn_offset_commit_request::txn_offset_commit_request_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    txn_offset_commit_request::txn_offset_commit_request_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.committed_offset = static_cast<std::int64_t>(49007);
   if (version >= 2) {
@@ -999,7 +1301,10 @@ void fill(txn_offset_commit_request::txn_offset_commit_request_partition& v, [[m
   }
 }
 
-void fill(txn_offset_commit_request::txn_offset_commit_request_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    txn_offset_commit_request::txn_offset_commit_request_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -1008,12 +1313,18 @@ void fill(txn_offset_commit_request::txn_offset_commit_request_topic& v, [[maybe
   }
 }
 
-void fill(txn_offset_commit_response::txn_offset_commit_response_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    txn_offset_commit_response::txn_offset_commit_response_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(txn_offset_commit_response::txn_offset_commit_response_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    txn_offset_commit_response::txn_offset_commit_response_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -1022,7 +1333,10 @@ void fill(txn_offset_commit_response::txn_offset_commit_response_topic& v, [[may
   }
 }
 
-void fill(describe_configs_request::describe_configs_resource& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_configs_request::describe_configs_resource& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.resource_type = static_cast<std::int8_t>(37);
   v.resource_name = "resourcename-31";
   if (variant == 1) {
@@ -1037,7 +1351,10 @@ void fill(describe_configs_request::describe_configs_resource& v, [[maybe_unused
   }
 }
 
-void fill(describe_configs_response::describe_configs_synonym& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_configs_response::describe_configs_synonym& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   if (variant == 1) {
     v.value.reset();
@@ -1047,7 +1364,10 @@ void fill(describe_configs_response::describe_configs_synonym& v, [[maybe_unused
   v.source = static_cast<std::int8_t>(7);
 }
 
-void fill(describe_configs_response::describe_configs_resource_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_configs_response::describe_configs_resource_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   if (variant == 1) {
     v.value.reset();
@@ -1081,7 +1401,10 @@ void fill(describe_configs_response::describe_configs_resource_result& v, [[mayb
   }
 }
 
-void fill(describe_configs_response::describe_configs_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_configs_response::describe_configs_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   if (variant == 1) {
     v.error_message.reset();
@@ -1097,7 +1420,10 @@ void fill(describe_configs_response::describe_configs_result& v, [[maybe_unused]
   }
 }
 
-void fill(alter_configs_request::alterable_config& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    alter_configs_request::alterable_config& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   if (variant == 1) {
     v.value.reset();
@@ -1106,7 +1432,10 @@ void fill(alter_configs_request::alterable_config& v, [[maybe_unused]] std::int1
   }
 }
 
-void fill(alter_configs_request::alter_configs_resource& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    alter_configs_request::alter_configs_resource& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.resource_type = static_cast<std::int8_t>(37);
   v.resource_name = "resourcename-31";
   v.configs.clear();
@@ -1116,7 +1445,10 @@ void fill(alter_configs_request::alter_configs_resource& v, [[maybe_unused]] std
   }
 }
 
-void fill(alter_configs_response::alter_configs_resource_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    alter_configs_response::alter_configs_resource_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   if (variant == 1) {
     v.error_message.reset();
@@ -1127,7 +1459,10 @@ void fill(alter_configs_response::alter_configs_resource_response& v, [[maybe_un
   v.resource_name = "resourcename-31";
 }
 
-void fill(create_partitions_request::create_partitions_assignment& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_partitions_request::create_partitions_assignment& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.broker_ids.clear();
   if (variant == 0) {
     v.broker_ids.push_back(static_cast<std::int32_t>(37007));
@@ -1135,7 +1470,10 @@ void fill(create_partitions_request::create_partitions_assignment& v, [[maybe_un
   }
 }
 
-void fill(create_partitions_request::create_partitions_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_partitions_request::create_partitions_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.count = static_cast<std::int32_t>(68007);
   if (variant == 1) {
@@ -1150,7 +1488,10 @@ void fill(create_partitions_request::create_partitions_topic& v, [[maybe_unused]
   }
 }
 
-void fill(create_partitions_response::create_partitions_topic_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_partitions_response::create_partitions_topic_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.error_code = static_cast<std::int16_t>(29007);
   if (variant == 1) {
@@ -1160,12 +1501,18 @@ void fill(create_partitions_response::create_partitions_topic_result& v, [[maybe
   }
 }
 
-void fill(delete_groups_response::deletable_group_result& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_groups_response::deletable_group_result& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(incremental_alter_configs_request::alterable_config& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    incremental_alter_configs_request::alterable_config& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.config_operation = static_cast<std::int8_t>(62);
   if (variant == 1) {
@@ -1175,7 +1522,10 @@ void fill(incremental_alter_configs_request::alterable_config& v, [[maybe_unused
   }
 }
 
-void fill(incremental_alter_configs_request::alter_configs_resource& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    incremental_alter_configs_request::alter_configs_resource& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.resource_type = static_cast<std::int8_t>(37);
   v.resource_name = "resourcename-31";
   v.configs.clear();
@@ -1185,7 +1535,10 @@ void fill(incremental_alter_configs_request::alter_configs_resource& v, [[maybe_
   }
 }
 
-void fill(incremental_alter_configs_response::alter_configs_resource_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    incremental_alter_configs_response::alter_configs_resource_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   if (variant == 1) {
     v.error_message.reset();
@@ -1196,11 +1549,17 @@ void fill(incremental_alter_configs_response::alter_configs_resource_response& v
   v.resource_name = "resourcename-31";
 }
 
-void fill(offset_delete_request::offset_delete_request_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_delete_request::offset_delete_request_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
 }
 
-void fill(offset_delete_request::offset_delete_request_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_delete_request::offset_delete_request_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -1209,12 +1568,18 @@ void fill(offset_delete_request::offset_delete_request_topic& v, [[maybe_unused]
   }
 }
 
-void fill(offset_delete_response::offset_delete_response_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_delete_response::offset_delete_response_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(offset_delete_response::offset_delete_response_topic& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_delete_response::offset_delete_response_topic& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -1223,7 +1588,10 @@ void fill(offset_delete_response::offset_delete_response_topic& v, [[maybe_unuse
   }
 }
 
-void fill(describe_cluster_response::describe_cluster_broker& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_cluster_response::describe_cluster_broker& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.broker_id = static_cast<std::int32_t>(86007);
   v.host = "host-16";
   v.port = static_cast<std::int32_t>(40007);
@@ -1234,7 +1602,10 @@ void fill(describe_cluster_response::describe_cluster_broker& v, [[maybe_unused]
   }
 }
 
-void fill(describe_producers_request::topic_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_producers_request::topic_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partition_indexes.clear();
   if (variant == 0) {
@@ -1243,7 +1614,10 @@ void fill(describe_producers_request::topic_request& v, [[maybe_unused]] std::in
   }
 }
 
-void fill(describe_producers_response::producer_state& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_producers_response::producer_state& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.producer_id = static_cast<std::int64_t>(12007);
   v.producer_epoch = static_cast<std::int32_t>(64007);
   v.last_sequence = static_cast<std::int32_t>(3007);
@@ -1252,7 +1626,10 @@ void fill(describe_producers_response::producer_state& v, [[maybe_unused]] std::
   v.current_txn_start_offset = static_cast<std::int64_t>(3007);
 }
 
-void fill(describe_producers_response::partition_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_producers_response::partition_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.partition_index = static_cast<std::int32_t>(33007);
   v.error_code = static_cast<std::int16_t>(29007);
   if (variant == 1) {
@@ -1267,7 +1644,10 @@ void fill(describe_producers_response::partition_response& v, [[maybe_unused]] s
   }
 }
 
-void fill(describe_producers_response::topic_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_producers_response::topic_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.name = "name-25";
   v.partitions.clear();
   if (variant == 0) {
@@ -1276,7 +1656,10 @@ void fill(describe_producers_response::topic_response& v, [[maybe_unused]] std::
   }
 }
 
-void fill(describe_transactions_response::topic_data& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_transactions_response::topic_data& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.topic = "topic-72";
   v.partitions.clear();
   if (variant == 0) {
@@ -1285,7 +1668,10 @@ void fill(describe_transactions_response::topic_data& v, [[maybe_unused]] std::i
   }
 }
 
-void fill(describe_transactions_response::transaction_state_data& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_transactions_response::transaction_state_data& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   v.transactional_id = "transactionalid-5";
   v.transaction_state = "transactionstate-34";
@@ -1300,13 +1686,19 @@ void fill(describe_transactions_response::transaction_state_data& v, [[maybe_unu
   }
 }
 
-void fill(list_transactions_response::transaction_state_data& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_transactions_response::transaction_state_data& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.transactional_id = "transactionalid-5";
   v.producer_id = static_cast<std::int64_t>(12007);
   v.transaction_state = "transactionstate-34";
 }
 
-void fill(consumer_protocol_subscription::topic_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    consumer_protocol_subscription::topic_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.topic = "topic-72";
   v.partitions.clear();
   if (variant == 0) {
@@ -1315,7 +1707,10 @@ void fill(consumer_protocol_subscription::topic_partition& v, [[maybe_unused]] s
   }
 }
 
-void fill(consumer_protocol_assignment::topic_partition& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    consumer_protocol_assignment::topic_partition& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.topic = "topic-72";
   v.partitions.clear();
   if (variant == 0) {
@@ -1392,7 +1787,8 @@ void fill(produce_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unu
   }
 }
 
-void fill(produce_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    produce_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.responses.clear();
   if (variant == 0) {
     fill(v.responses.emplace_back(), version, variant);
@@ -1479,7 +1875,8 @@ void fill(fetch_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unus
   }
 }
 
-void fill(list_offsets_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_offsets_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.replica_id = static_cast<std::int32_t>(7007);
   if (version >= 2) {
     v.isolation_level = static_cast<std::int8_t>(86);
@@ -1494,7 +1891,8 @@ void fill(list_offsets_request& v, [[maybe_unused]] std::int16_t version, [[mayb
   }
 }
 
-void fill(list_offsets_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_offsets_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 2) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1505,7 +1903,8 @@ void fill(list_offsets_response& v, [[maybe_unused]] std::int16_t version, [[may
   }
 }
 
-void fill(metadata_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    metadata_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (variant == 1 && version >= 1) {
     v.topics.reset();
   } else {
@@ -1527,7 +1926,8 @@ void fill(metadata_request& v, [[maybe_unused]] std::int16_t version, [[maybe_un
   }
 }
 
-void fill(metadata_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    metadata_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 3) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1556,7 +1956,8 @@ void fill(metadata_response& v, [[maybe_unused]] std::int16_t version, [[maybe_u
   }
 }
 
-void fill(offset_commit_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_commit_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   if (version >= 1) {
     v.generation_id_or_member_epoch = static_cast<std::int32_t>(12007);
@@ -1581,7 +1982,10 @@ void fill(offset_commit_request& v, [[maybe_unused]] std::int16_t version, [[may
   }
 }
 
-void fill(offset_commit_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_commit_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version >= 3) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1592,7 +1996,8 @@ void fill(offset_commit_response& v, [[maybe_unused]] std::int16_t version, [[ma
   }
 }
 
-void fill(offset_fetch_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version <= 7) {
     v.group_id = "groupid-12";
   }
@@ -1620,7 +2025,8 @@ void fill(offset_fetch_request& v, [[maybe_unused]] std::int16_t version, [[mayb
   }
 }
 
-void fill(offset_fetch_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_fetch_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 3) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1643,7 +2049,10 @@ void fill(offset_fetch_response& v, [[maybe_unused]] std::int16_t version, [[may
   }
 }
 
-void fill(find_coordinator_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    find_coordinator_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version <= 3) {
     v.key = "key-63";
   }
@@ -1659,7 +2068,10 @@ void fill(find_coordinator_request& v, [[maybe_unused]] std::int16_t version, [[
   }
 }
 
-void fill(find_coordinator_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    find_coordinator_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version >= 1) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1691,7 +2103,8 @@ void fill(find_coordinator_response& v, [[maybe_unused]] std::int16_t version, [
   }
 }
 
-void fill(join_group_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    join_group_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   v.session_timeout_ms = static_cast<std::int32_t>(12007);
   if (version >= 1) {
@@ -1720,7 +2133,8 @@ void fill(join_group_request& v, [[maybe_unused]] std::int16_t version, [[maybe_
   }
 }
 
-void fill(join_group_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    join_group_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 2) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1750,7 +2164,8 @@ void fill(join_group_response& v, [[maybe_unused]] std::int16_t version, [[maybe
   }
 }
 
-void fill(heartbeat_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    heartbeat_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   v.generation_id = static_cast<std::int32_t>(78007);
   v.member_id = "memberid-52";
@@ -1763,14 +2178,16 @@ void fill(heartbeat_request& v, [[maybe_unused]] std::int16_t version, [[maybe_u
   }
 }
 
-void fill(heartbeat_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    heartbeat_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 1) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
   v.error_code = static_cast<std::int16_t>(29007);
 }
 
-void fill(leave_group_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    leave_group_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   if (version <= 2) {
     v.member_id = "memberid-52";
@@ -1784,7 +2201,8 @@ void fill(leave_group_request& v, [[maybe_unused]] std::int16_t version, [[maybe
   }
 }
 
-void fill(leave_group_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    leave_group_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 1) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1798,7 +2216,8 @@ void fill(leave_group_response& v, [[maybe_unused]] std::int16_t version, [[mayb
   }
 }
 
-void fill(sync_group_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    sync_group_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   v.generation_id = static_cast<std::int32_t>(78007);
   v.member_id = "memberid-52";
@@ -1830,7 +2249,8 @@ void fill(sync_group_request& v, [[maybe_unused]] std::int16_t version, [[maybe_
   }
 }
 
-void fill(sync_group_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    sync_group_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 1) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1852,7 +2272,10 @@ void fill(sync_group_response& v, [[maybe_unused]] std::int16_t version, [[maybe
   v.assignment = test_bytes(31);
 }
 
-void fill(describe_groups_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_groups_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.groups.clear();
   if (variant == 0) {
     v.groups.push_back("groups-91");
@@ -1863,7 +2286,10 @@ void fill(describe_groups_request& v, [[maybe_unused]] std::int16_t version, [[m
   }
 }
 
-void fill(describe_groups_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_groups_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version >= 1) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1874,7 +2300,8 @@ void fill(describe_groups_response& v, [[maybe_unused]] std::int16_t version, [[
   }
 }
 
-void fill(list_groups_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_groups_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 4) {
     v.states_filter.clear();
     if (variant == 0) {
@@ -1891,7 +2318,8 @@ void fill(list_groups_request& v, [[maybe_unused]] std::int16_t version, [[maybe
   }
 }
 
-void fill(list_groups_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_groups_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 1) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1903,11 +2331,17 @@ void fill(list_groups_response& v, [[maybe_unused]] std::int16_t version, [[mayb
   }
 }
 
-void fill(sasl_handshake_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    sasl_handshake_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.mechanism = "mechanism-31";
 }
 
-void fill(sasl_handshake_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    sasl_handshake_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   v.mechanisms.clear();
   if (variant == 0) {
@@ -1916,7 +2350,8 @@ void fill(sasl_handshake_response& v, [[maybe_unused]] std::int16_t version, [[m
   }
 }
 
-void fill(api_versions_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    api_versions_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 3) {
     v.client_software_name = "clientsoftwarename-61";
   }
@@ -1925,7 +2360,8 @@ void fill(api_versions_request& v, [[maybe_unused]] std::int16_t version, [[mayb
   }
 }
 
-void fill(api_versions_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    api_versions_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   v.api_keys.clear();
   if (variant == 0) {
@@ -1957,7 +2393,8 @@ void fill(api_versions_response& v, [[maybe_unused]] std::int16_t version, [[may
   }
 }
 
-void fill(create_topics_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_topics_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.topics.clear();
   if (variant == 0) {
     fill(v.topics.emplace_back(), version, variant);
@@ -1969,7 +2406,10 @@ void fill(create_topics_request& v, [[maybe_unused]] std::int16_t version, [[may
   }
 }
 
-void fill(create_topics_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_topics_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version >= 2) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -1980,7 +2420,8 @@ void fill(create_topics_response& v, [[maybe_unused]] std::int16_t version, [[ma
   }
 }
 
-void fill(delete_topics_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_topics_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   if (version >= 6) {
     v.topics.clear();
     if (variant == 0) {
@@ -1998,7 +2439,10 @@ void fill(delete_topics_request& v, [[maybe_unused]] std::int16_t version, [[may
   v.timeout_ms = static_cast<std::int32_t>(5007);
 }
 
-void fill(delete_topics_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_topics_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version >= 1) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -2009,7 +2453,10 @@ void fill(delete_topics_response& v, [[maybe_unused]] std::int16_t version, [[ma
   }
 }
 
-void fill(delete_records_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_records_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.topics.clear();
   if (variant == 0) {
     fill(v.topics.emplace_back(), version, variant);
@@ -2018,7 +2465,10 @@ void fill(delete_records_request& v, [[maybe_unused]] std::int16_t version, [[ma
   v.timeout_ms = static_cast<std::int32_t>(5007);
 }
 
-void fill(delete_records_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_records_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.topics.clear();
   if (variant == 0) {
@@ -2027,7 +2477,10 @@ void fill(delete_records_response& v, [[maybe_unused]] std::int16_t version, [[m
   }
 }
 
-void fill(init_producer_id_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    init_producer_id_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (variant == 1) {
     v.transactional_id.reset();
   } else {
@@ -2042,14 +2495,20 @@ void fill(init_producer_id_request& v, [[maybe_unused]] std::int16_t version, [[
   }
 }
 
-void fill(init_producer_id_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    init_producer_id_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.error_code = static_cast<std::int16_t>(29007);
   v.producer_id = static_cast<std::int64_t>(12007);
   v.producer_epoch = static_cast<std::int16_t>(64007);
 }
 
-void fill(offset_for_leader_epoch_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_for_leader_epoch_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version >= 3) {
     v.replica_id = static_cast<std::int32_t>(7007);
   }
@@ -2060,7 +2519,10 @@ void fill(offset_for_leader_epoch_request& v, [[maybe_unused]] std::int16_t vers
   }
 }
 
-void fill(offset_for_leader_epoch_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_for_leader_epoch_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version >= 2) {
     v.throttle_time_ms = static_cast<std::int32_t>(49007);
   }
@@ -2071,7 +2533,10 @@ void fill(offset_for_leader_epoch_response& v, [[maybe_unused]] std::int16_t ver
   }
 }
 
-void fill(add_partitions_to_txn_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    add_partitions_to_txn_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   if (version >= 4) {
     v.transactions.clear();
     if (variant == 0) {
@@ -2097,7 +2562,10 @@ void fill(add_partitions_to_txn_request& v, [[maybe_unused]] std::int16_t versio
   }
 }
 
-void fill(add_partitions_to_txn_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    add_partitions_to_txn_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   if (version >= 4) {
     v.error_code = static_cast<std::int16_t>(29007);
@@ -2118,14 +2586,20 @@ void fill(add_partitions_to_txn_response& v, [[maybe_unused]] std::int16_t versi
   }
 }
 
-void fill(add_offsets_to_txn_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    add_offsets_to_txn_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.transactional_id = "transactionalid-5";
   v.producer_id = static_cast<std::int64_t>(12007);
   v.producer_epoch = static_cast<std::int16_t>(64007);
   v.group_id = "groupid-12";
 }
 
-void fill(add_offsets_to_txn_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    add_offsets_to_txn_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.error_code = static_cast<std::int16_t>(29007);
 }
@@ -2137,7 +2611,8 @@ void fill(end_txn_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unu
   v.committed = true;
 }
 
-void fill(end_txn_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    end_txn_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.error_code = static_cast<std::int16_t>(29007);
   if (version >= 5) {
@@ -2148,7 +2623,10 @@ void fill(end_txn_response& v, [[maybe_unused]] std::int16_t version, [[maybe_un
   }
 }
 
-void fill(write_txn_markers_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    write_txn_markers_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.markers.clear();
   if (variant == 0) {
     fill(v.markers.emplace_back(), version, variant);
@@ -2156,7 +2634,10 @@ void fill(write_txn_markers_request& v, [[maybe_unused]] std::int16_t version, [
   }
 }
 
-void fill(write_txn_markers_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    write_txn_markers_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.markers.clear();
   if (variant == 0) {
     fill(v.markers.emplace_back(), version, variant);
@@ -2164,7 +2645,10 @@ void fill(write_txn_markers_response& v, [[maybe_unused]] std::int16_t version, 
   }
 }
 
-void fill(txn_offset_commit_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    txn_offset_commit_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.transactional_id = "transactionalid-5";
   v.group_id = "groupid-12";
   v.producer_id = static_cast<std::int64_t>(12007);
@@ -2189,7 +2673,10 @@ void fill(txn_offset_commit_request& v, [[maybe_unused]] std::int16_t version, [
   }
 }
 
-void fill(txn_offset_commit_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    txn_offset_commit_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.topics.clear();
   if (variant == 0) {
@@ -2198,7 +2685,10 @@ void fill(txn_offset_commit_response& v, [[maybe_unused]] std::int16_t version, 
   }
 }
 
-void fill(describe_configs_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_configs_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.resources.clear();
   if (variant == 0) {
     fill(v.resources.emplace_back(), version, variant);
@@ -2212,7 +2702,10 @@ void fill(describe_configs_request& v, [[maybe_unused]] std::int16_t version, [[
   }
 }
 
-void fill(describe_configs_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_configs_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.results.clear();
   if (variant == 0) {
@@ -2221,7 +2714,8 @@ void fill(describe_configs_response& v, [[maybe_unused]] std::int16_t version, [
   }
 }
 
-void fill(alter_configs_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    alter_configs_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.resources.clear();
   if (variant == 0) {
     fill(v.resources.emplace_back(), version, variant);
@@ -2230,7 +2724,10 @@ void fill(alter_configs_request& v, [[maybe_unused]] std::int16_t version, [[may
   v.validate_only = true;
 }
 
-void fill(alter_configs_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    alter_configs_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.responses.clear();
   if (variant == 0) {
@@ -2239,11 +2736,17 @@ void fill(alter_configs_response& v, [[maybe_unused]] std::int16_t version, [[ma
   }
 }
 
-void fill(sasl_authenticate_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    sasl_authenticate_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.auth_bytes = test_bytes(61);
 }
 
-void fill(sasl_authenticate_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    sasl_authenticate_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   if (variant == 1) {
     v.error_message.reset();
@@ -2256,7 +2759,10 @@ void fill(sasl_authenticate_response& v, [[maybe_unused]] std::int16_t version, 
   }
 }
 
-void fill(create_partitions_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_partitions_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.topics.clear();
   if (variant == 0) {
     fill(v.topics.emplace_back(), version, variant);
@@ -2266,7 +2772,10 @@ void fill(create_partitions_request& v, [[maybe_unused]] std::int16_t version, [
   v.validate_only = true;
 }
 
-void fill(create_partitions_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    create_partitions_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.results.clear();
   if (variant == 0) {
@@ -2275,7 +2784,8 @@ void fill(create_partitions_response& v, [[maybe_unused]] std::int16_t version, 
   }
 }
 
-void fill(delete_groups_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_groups_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.groups_names.clear();
   if (variant == 0) {
     v.groups_names.push_back("groupsnames-53");
@@ -2283,7 +2793,10 @@ void fill(delete_groups_request& v, [[maybe_unused]] std::int16_t version, [[may
   }
 }
 
-void fill(delete_groups_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    delete_groups_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.results.clear();
   if (variant == 0) {
@@ -2292,7 +2805,10 @@ void fill(delete_groups_response& v, [[maybe_unused]] std::int16_t version, [[ma
   }
 }
 
-void fill(incremental_alter_configs_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    incremental_alter_configs_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.resources.clear();
   if (variant == 0) {
     fill(v.resources.emplace_back(), version, variant);
@@ -2301,7 +2817,10 @@ void fill(incremental_alter_configs_request& v, [[maybe_unused]] std::int16_t ve
   v.validate_only = true;
 }
 
-void fill(incremental_alter_configs_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    incremental_alter_configs_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.responses.clear();
   if (variant == 0) {
@@ -2310,7 +2829,8 @@ void fill(incremental_alter_configs_response& v, [[maybe_unused]] std::int16_t v
   }
 }
 
-void fill(offset_delete_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_delete_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
   v.group_id = "groupid-12";
   v.topics.clear();
   if (variant == 0) {
@@ -2319,7 +2839,10 @@ void fill(offset_delete_request& v, [[maybe_unused]] std::int16_t version, [[may
   }
 }
 
-void fill(offset_delete_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    offset_delete_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.error_code = static_cast<std::int16_t>(29007);
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.topics.clear();
@@ -2329,14 +2852,20 @@ void fill(offset_delete_response& v, [[maybe_unused]] std::int16_t version, [[ma
   }
 }
 
-void fill(describe_cluster_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_cluster_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.include_cluster_authorized_operations = true;
   if (version >= 1) {
     v.endpoint_type = static_cast<std::int8_t>(12);
   }
 }
 
-void fill(describe_cluster_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_cluster_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.error_code = static_cast<std::int16_t>(29007);
   if (variant == 1) {
@@ -2357,7 +2886,10 @@ void fill(describe_cluster_response& v, [[maybe_unused]] std::int16_t version, [
   v.cluster_authorized_operations = static_cast<std::int32_t>(27007);
 }
 
-void fill(describe_producers_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_producers_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.topics.clear();
   if (variant == 0) {
     fill(v.topics.emplace_back(), version, variant);
@@ -2365,7 +2897,10 @@ void fill(describe_producers_request& v, [[maybe_unused]] std::int16_t version, 
   }
 }
 
-void fill(describe_producers_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_producers_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.topics.clear();
   if (variant == 0) {
@@ -2374,7 +2909,10 @@ void fill(describe_producers_response& v, [[maybe_unused]] std::int16_t version,
   }
 }
 
-void fill(describe_transactions_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_transactions_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.transactional_ids.clear();
   if (variant == 0) {
     v.transactional_ids.push_back("transactionalids-85");
@@ -2382,7 +2920,10 @@ void fill(describe_transactions_request& v, [[maybe_unused]] std::int16_t versio
   }
 }
 
-void fill(describe_transactions_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    describe_transactions_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.transaction_states.clear();
   if (variant == 0) {
@@ -2391,7 +2932,10 @@ void fill(describe_transactions_response& v, [[maybe_unused]] std::int16_t versi
   }
 }
 
-void fill(list_transactions_request& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_transactions_request& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.state_filters.clear();
   if (variant == 0) {
     v.state_filters.push_back("statefilters-54");
@@ -2407,7 +2951,10 @@ void fill(list_transactions_request& v, [[maybe_unused]] std::int16_t version, [
   }
 }
 
-void fill(list_transactions_response& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    list_transactions_response& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.throttle_time_ms = static_cast<std::int32_t>(49007);
   v.error_code = static_cast<std::int16_t>(29007);
   v.unknown_state_filters.clear();
@@ -2439,7 +2986,10 @@ void fill(response_header& v, [[maybe_unused]] std::int16_t version, [[maybe_unu
   v.correlation_id = static_cast<std::int32_t>(45007);
 }
 
-void fill(consumer_protocol_subscription& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    consumer_protocol_subscription& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.topics.clear();
   if (variant == 0) {
     v.topics.push_back("topics-20");
@@ -2469,7 +3019,10 @@ void fill(consumer_protocol_subscription& v, [[maybe_unused]] std::int16_t versi
   }
 }
 
-void fill(consumer_protocol_assignment& v, [[maybe_unused]] std::int16_t version, [[maybe_unused]] int variant) {
+void fill(
+    consumer_protocol_assignment& v,
+    [[maybe_unused]] std::int16_t version,
+    [[maybe_unused]] int variant) {
   v.assigned_partitions.clear();
   if (variant == 0) {
     fill(v.assigned_partitions.emplace_back(), version, variant);
@@ -2484,158 +3037,538 @@ void fill(consumer_protocol_assignment& v, [[maybe_unused]] std::int16_t version
 
 std::span<const message_case> message_cases() {
   static const std::array<message_case, 76> cases = {{
-      {"ProduceRequest", produce_request::version_min, produce_request::version_max, &round_trip<produce_request>, &encode_filled<produce_request>,
-       &encode_default<produce_request>, &decode<produce_request>},
-      {"ProduceResponse", produce_response::version_min, produce_response::version_max, &round_trip<produce_response>, &encode_filled<produce_response>,
-       &encode_default<produce_response>, &decode<produce_response>},
-      {"FetchRequest", fetch_request::version_min, fetch_request::version_max, &round_trip<fetch_request>, &encode_filled<fetch_request>,
-       &encode_default<fetch_request>, &decode<fetch_request>},
-      {"FetchResponse", fetch_response::version_min, fetch_response::version_max, &round_trip<fetch_response>, &encode_filled<fetch_response>,
-       &encode_default<fetch_response>, &decode<fetch_response>},
-      {"ListOffsetsRequest", list_offsets_request::version_min, list_offsets_request::version_max, &round_trip<list_offsets_request>, &encode_filled<list_offsets_request>,
-       &encode_default<list_offsets_request>, &decode<list_offsets_request>},
-      {"ListOffsetsResponse", list_offsets_response::version_min, list_offsets_response::version_max, &round_trip<list_offsets_response>, &encode_filled<list_offsets_response>,
-       &encode_default<list_offsets_response>, &decode<list_offsets_response>},
-      {"MetadataRequest", metadata_request::version_min, metadata_request::version_max, &round_trip<metadata_request>, &encode_filled<metadata_request>,
-       &encode_default<metadata_request>, &decode<metadata_request>},
-      {"MetadataResponse", metadata_response::version_min, metadata_response::version_max, &round_trip<metadata_response>, &encode_filled<metadata_response>,
-       &encode_default<metadata_response>, &decode<metadata_response>},
-      {"OffsetCommitRequest", offset_commit_request::version_min, offset_commit_request::version_max, &round_trip<offset_commit_request>, &encode_filled<offset_commit_request>,
-       &encode_default<offset_commit_request>, &decode<offset_commit_request>},
-      {"OffsetCommitResponse", offset_commit_response::version_min, offset_commit_response::version_max, &round_trip<offset_commit_response>, &encode_filled<offset_commit_response>,
-       &encode_default<offset_commit_response>, &decode<offset_commit_response>},
-      {"OffsetFetchRequest", offset_fetch_request::version_min, offset_fetch_request::version_max, &round_trip<offset_fetch_request>, &encode_filled<offset_fetch_request>,
-       &encode_default<offset_fetch_request>, &decode<offset_fetch_request>},
-      {"OffsetFetchResponse", offset_fetch_response::version_min, offset_fetch_response::version_max, &round_trip<offset_fetch_response>, &encode_filled<offset_fetch_response>,
-       &encode_default<offset_fetch_response>, &decode<offset_fetch_response>},
-      {"FindCoordinatorRequest", find_coordinator_request::version_min, find_coordinator_request::version_max, &round_trip<find_coordinator_request>, &encode_filled<find_coordinator_request>,
-       &encode_default<find_coordinator_request>, &decode<find_coordinator_request>},
-      {"FindCoordinatorResponse", find_coordinator_response::version_min, find_coordinator_response::version_max, &round_trip<find_coordinator_response>, &encode_filled<find_coordinator_response>,
-       &encode_default<find_coordinator_response>, &decode<find_coordinator_response>},
-      {"JoinGroupRequest", join_group_request::version_min, join_group_request::version_max, &round_trip<join_group_request>, &encode_filled<join_group_request>,
-       &encode_default<join_group_request>, &decode<join_group_request>},
-      {"JoinGroupResponse", join_group_response::version_min, join_group_response::version_max, &round_trip<join_group_response>, &encode_filled<join_group_response>,
-       &encode_default<join_group_response>, &decode<join_group_response>},
-      {"HeartbeatRequest", heartbeat_request::version_min, heartbeat_request::version_max, &round_trip<heartbeat_request>, &encode_filled<heartbeat_request>,
-       &encode_default<heartbeat_request>, &decode<heartbeat_request>},
-      {"HeartbeatResponse", heartbeat_response::version_min, heartbeat_response::version_max, &round_trip<heartbeat_response>, &encode_filled<heartbeat_response>,
-       &encode_default<heartbeat_response>, &decode<heartbeat_response>},
-      {"LeaveGroupRequest", leave_group_request::version_min, leave_group_request::version_max, &round_trip<leave_group_request>, &encode_filled<leave_group_request>,
-       &encode_default<leave_group_request>, &decode<leave_group_request>},
-      {"LeaveGroupResponse", leave_group_response::version_min, leave_group_response::version_max, &round_trip<leave_group_response>, &encode_filled<leave_group_response>,
-       &encode_default<leave_group_response>, &decode<leave_group_response>},
-      {"SyncGroupRequest", sync_group_request::version_min, sync_group_request::version_max, &round_trip<sync_group_request>, &encode_filled<sync_group_request>,
-       &encode_default<sync_group_request>, &decode<sync_group_request>},
-      {"SyncGroupResponse", sync_group_response::version_min, sync_group_response::version_max, &round_trip<sync_group_response>, &encode_filled<sync_group_response>,
-       &encode_default<sync_group_response>, &decode<sync_group_response>},
-      {"DescribeGroupsRequest", describe_groups_request::version_min, describe_groups_request::version_max, &round_trip<describe_groups_request>, &encode_filled<describe_groups_request>,
-       &encode_default<describe_groups_request>, &decode<describe_groups_request>},
-      {"DescribeGroupsResponse", describe_groups_response::version_min, describe_groups_response::version_max, &round_trip<describe_groups_response>, &encode_filled<describe_groups_response>,
-       &encode_default<describe_groups_response>, &decode<describe_groups_response>},
-      {"ListGroupsRequest", list_groups_request::version_min, list_groups_request::version_max, &round_trip<list_groups_request>, &encode_filled<list_groups_request>,
-       &encode_default<list_groups_request>, &decode<list_groups_request>},
-      {"ListGroupsResponse", list_groups_response::version_min, list_groups_response::version_max, &round_trip<list_groups_response>, &encode_filled<list_groups_response>,
-       &encode_default<list_groups_response>, &decode<list_groups_response>},
-      {"SaslHandshakeRequest", sasl_handshake_request::version_min, sasl_handshake_request::version_max, &round_trip<sasl_handshake_request>, &encode_filled<sasl_handshake_request>,
-       &encode_default<sasl_handshake_request>, &decode<sasl_handshake_request>},
-      {"SaslHandshakeResponse", sasl_handshake_response::version_min, sasl_handshake_response::version_max, &round_trip<sasl_handshake_response>, &encode_filled<sasl_handshake_response>,
-       &encode_default<sasl_handshake_response>, &decode<sasl_handshake_response>},
-      {"ApiVersionsRequest", api_versions_request::version_min, api_versions_request::version_max, &round_trip<api_versions_request>, &encode_filled<api_versions_request>,
-       &encode_default<api_versions_request>, &decode<api_versions_request>},
-      {"ApiVersionsResponse", api_versions_response::version_min, api_versions_response::version_max, &round_trip<api_versions_response>, &encode_filled<api_versions_response>,
-       &encode_default<api_versions_response>, &decode<api_versions_response>},
-      {"CreateTopicsRequest", create_topics_request::version_min, create_topics_request::version_max, &round_trip<create_topics_request>, &encode_filled<create_topics_request>,
-       &encode_default<create_topics_request>, &decode<create_topics_request>},
-      {"CreateTopicsResponse", create_topics_response::version_min, create_topics_response::version_max, &round_trip<create_topics_response>, &encode_filled<create_topics_response>,
-       &encode_default<create_topics_response>, &decode<create_topics_response>},
-      {"DeleteTopicsRequest", delete_topics_request::version_min, delete_topics_request::version_max, &round_trip<delete_topics_request>, &encode_filled<delete_topics_request>,
-       &encode_default<delete_topics_request>, &decode<delete_topics_request>},
-      {"DeleteTopicsResponse", delete_topics_response::version_min, delete_topics_response::version_max, &round_trip<delete_topics_response>, &encode_filled<delete_topics_response>,
-       &encode_default<delete_topics_response>, &decode<delete_topics_response>},
-      {"DeleteRecordsRequest", delete_records_request::version_min, delete_records_request::version_max, &round_trip<delete_records_request>, &encode_filled<delete_records_request>,
-       &encode_default<delete_records_request>, &decode<delete_records_request>},
-      {"DeleteRecordsResponse", delete_records_response::version_min, delete_records_response::version_max, &round_trip<delete_records_response>, &encode_filled<delete_records_response>,
-       &encode_default<delete_records_response>, &decode<delete_records_response>},
-      {"InitProducerIdRequest", init_producer_id_request::version_min, init_producer_id_request::version_max, &round_trip<init_producer_id_request>, &encode_filled<init_producer_id_request>,
-       &encode_default<init_producer_id_request>, &decode<init_producer_id_request>},
-      {"InitProducerIdResponse", init_producer_id_response::version_min, init_producer_id_response::version_max, &round_trip<init_producer_id_response>, &encode_filled<init_producer_id_response>,
-       &encode_default<init_producer_id_response>, &decode<init_producer_id_response>},
-      {"OffsetForLeaderEpochRequest", offset_for_leader_epoch_request::version_min, offset_for_leader_epoch_request::version_max, &round_trip<offset_for_leader_epoch_request>, &encode_filled<offset_for_leader_epoch_request>,
-       &encode_default<offset_for_leader_epoch_request>, &decode<offset_for_leader_epoch_request>},
-      {"OffsetForLeaderEpochResponse", offset_for_leader_epoch_response::version_min, offset_for_leader_epoch_response::version_max, &round_trip<offset_for_leader_epoch_response>, &encode_filled<offset_for_leader_epoch_response>,
-       &encode_default<offset_for_leader_epoch_response>, &decode<offset_for_leader_epoch_response>},
-      {"AddPartitionsToTxnRequest", add_partitions_to_txn_request::version_min, add_partitions_to_txn_request::version_max, &round_trip<add_partitions_to_txn_request>, &encode_filled<add_partitions_to_txn_request>,
-       &encode_default<add_partitions_to_txn_request>, &decode<add_partitions_to_txn_request>},
-      {"AddPartitionsToTxnResponse", add_partitions_to_txn_response::version_min, add_partitions_to_txn_response::version_max, &round_trip<add_partitions_to_txn_response>, &encode_filled<add_partitions_to_txn_response>,
-       &encode_default<add_partitions_to_txn_response>, &decode<add_partitions_to_txn_response>},
-      {"AddOffsetsToTxnRequest", add_offsets_to_txn_request::version_min, add_offsets_to_txn_request::version_max, &round_trip<add_offsets_to_txn_request>, &encode_filled<add_offsets_to_txn_request>,
-       &encode_default<add_offsets_to_txn_request>, &decode<add_offsets_to_txn_request>},
-      {"AddOffsetsToTxnResponse", add_offsets_to_txn_response::version_min, add_offsets_to_txn_response::version_max, &round_trip<add_offsets_to_txn_response>, &encode_filled<add_offsets_to_txn_response>,
-       &encode_default<add_offsets_to_txn_response>, &decode<add_offsets_to_txn_response>},
-      {"EndTxnRequest", end_txn_request::version_min, end_txn_request::version_max, &round_trip<end_txn_request>, &encode_filled<end_txn_request>,
-       &encode_default<end_txn_request>, &decode<end_txn_request>},
-      {"EndTxnResponse", end_txn_response::version_min, end_txn_response::version_max, &round_trip<end_txn_response>, &encode_filled<end_txn_response>,
-       &encode_default<end_txn_response>, &decode<end_txn_response>},
-      {"WriteTxnMarkersRequest", write_txn_markers_request::version_min, write_txn_markers_request::version_max, &round_trip<write_txn_markers_request>, &encode_filled<write_txn_markers_request>,
-       &encode_default<write_txn_markers_request>, &decode<write_txn_markers_request>},
-      {"WriteTxnMarkersResponse", write_txn_markers_response::version_min, write_txn_markers_response::version_max, &round_trip<write_txn_markers_response>, &encode_filled<write_txn_markers_response>,
-       &encode_default<write_txn_markers_response>, &decode<write_txn_markers_response>},
-      {"TxnOffsetCommitRequest", txn_offset_commit_request::version_min, txn_offset_commit_request::version_max, &round_trip<txn_offset_commit_request>, &encode_filled<txn_offset_commit_request>,
-       &encode_default<txn_offset_commit_request>, &decode<txn_offset_commit_request>},
-      {"TxnOffsetCommitResponse", txn_offset_commit_response::version_min, txn_offset_commit_response::version_max, &round_trip<txn_offset_commit_response>, &encode_filled<txn_offset_commit_response>,
-       &encode_default<txn_offset_commit_response>, &decode<txn_offset_commit_response>},
-      {"DescribeConfigsRequest", describe_configs_request::version_min, describe_configs_request::version_max, &round_trip<describe_configs_request>, &encode_filled<describe_configs_request>,
-       &encode_default<describe_configs_request>, &decode<describe_configs_request>},
-      {"DescribeConfigsResponse", describe_configs_response::version_min, describe_configs_response::version_max, &round_trip<describe_configs_response>, &encode_filled<describe_configs_response>,
-       &encode_default<describe_configs_response>, &decode<describe_configs_response>},
-      {"AlterConfigsRequest", alter_configs_request::version_min, alter_configs_request::version_max, &round_trip<alter_configs_request>, &encode_filled<alter_configs_request>,
-       &encode_default<alter_configs_request>, &decode<alter_configs_request>},
-      {"AlterConfigsResponse", alter_configs_response::version_min, alter_configs_response::version_max, &round_trip<alter_configs_response>, &encode_filled<alter_configs_response>,
-       &encode_default<alter_configs_response>, &decode<alter_configs_response>},
-      {"SaslAuthenticateRequest", sasl_authenticate_request::version_min, sasl_authenticate_request::version_max, &round_trip<sasl_authenticate_request>, &encode_filled<sasl_authenticate_request>,
-       &encode_default<sasl_authenticate_request>, &decode<sasl_authenticate_request>},
-      {"SaslAuthenticateResponse", sasl_authenticate_response::version_min, sasl_authenticate_response::version_max, &round_trip<sasl_authenticate_response>, &encode_filled<sasl_authenticate_response>,
-       &encode_default<sasl_authenticate_response>, &decode<sasl_authenticate_response>},
-      {"CreatePartitionsRequest", create_partitions_request::version_min, create_partitions_request::version_max, &round_trip<create_partitions_request>, &encode_filled<create_partitions_request>,
-       &encode_default<create_partitions_request>, &decode<create_partitions_request>},
-      {"CreatePartitionsResponse", create_partitions_response::version_min, create_partitions_response::version_max, &round_trip<create_partitions_response>, &encode_filled<create_partitions_response>,
-       &encode_default<create_partitions_response>, &decode<create_partitions_response>},
-      {"DeleteGroupsRequest", delete_groups_request::version_min, delete_groups_request::version_max, &round_trip<delete_groups_request>, &encode_filled<delete_groups_request>,
-       &encode_default<delete_groups_request>, &decode<delete_groups_request>},
-      {"DeleteGroupsResponse", delete_groups_response::version_min, delete_groups_response::version_max, &round_trip<delete_groups_response>, &encode_filled<delete_groups_response>,
-       &encode_default<delete_groups_response>, &decode<delete_groups_response>},
-      {"IncrementalAlterConfigsRequest", incremental_alter_configs_request::version_min, incremental_alter_configs_request::version_max, &round_trip<incremental_alter_configs_request>, &encode_filled<incremental_alter_configs_request>,
-       &encode_default<incremental_alter_configs_request>, &decode<incremental_alter_configs_request>},
-      {"IncrementalAlterConfigsResponse", incremental_alter_configs_response::version_min, incremental_alter_configs_response::version_max, &round_trip<incremental_alter_configs_response>, &encode_filled<incremental_alter_configs_response>,
-       &encode_default<incremental_alter_configs_response>, &decode<incremental_alter_configs_response>},
-      {"OffsetDeleteRequest", offset_delete_request::version_min, offset_delete_request::version_max, &round_trip<offset_delete_request>, &encode_filled<offset_delete_request>,
-       &encode_default<offset_delete_request>, &decode<offset_delete_request>},
-      {"OffsetDeleteResponse", offset_delete_response::version_min, offset_delete_response::version_max, &round_trip<offset_delete_response>, &encode_filled<offset_delete_response>,
-       &encode_default<offset_delete_response>, &decode<offset_delete_response>},
-      {"DescribeClusterRequest", describe_cluster_request::version_min, describe_cluster_request::version_max, &round_trip<describe_cluster_request>, &encode_filled<describe_cluster_request>,
-       &encode_default<describe_cluster_request>, &decode<describe_cluster_request>},
-      {"DescribeClusterResponse", describe_cluster_response::version_min, describe_cluster_response::version_max, &round_trip<describe_cluster_response>, &encode_filled<describe_cluster_response>,
-       &encode_default<describe_cluster_response>, &decode<describe_cluster_response>},
-      {"DescribeProducersRequest", describe_producers_request::version_min, describe_producers_request::version_max, &round_trip<describe_producers_request>, &encode_filled<describe_producers_request>,
-       &encode_default<describe_producers_request>, &decode<describe_producers_request>},
-      {"DescribeProducersResponse", describe_producers_response::version_min, describe_producers_response::version_max, &round_trip<describe_producers_response>, &encode_filled<describe_producers_response>,
-       &encode_default<describe_producers_response>, &decode<describe_producers_response>},
-      {"DescribeTransactionsRequest", describe_transactions_request::version_min, describe_transactions_request::version_max, &round_trip<describe_transactions_request>, &encode_filled<describe_transactions_request>,
-       &encode_default<describe_transactions_request>, &decode<describe_transactions_request>},
-      {"DescribeTransactionsResponse", describe_transactions_response::version_min, describe_transactions_response::version_max, &round_trip<describe_transactions_response>, &encode_filled<describe_transactions_response>,
-       &encode_default<describe_transactions_response>, &decode<describe_transactions_response>},
-      {"ListTransactionsRequest", list_transactions_request::version_min, list_transactions_request::version_max, &round_trip<list_transactions_request>, &encode_filled<list_transactions_request>,
-       &encode_default<list_transactions_request>, &decode<list_transactions_request>},
-      {"ListTransactionsResponse", list_transactions_response::version_min, list_transactions_response::version_max, &round_trip<list_transactions_response>, &encode_filled<list_transactions_response>,
-       &encode_default<list_transactions_response>, &decode<list_transactions_response>},
-      {"RequestHeader", request_header::version_min, request_header::version_max, &round_trip<request_header>, &encode_filled<request_header>,
-       &encode_default<request_header>, &decode<request_header>},
-      {"ResponseHeader", response_header::version_min, response_header::version_max, &round_trip<response_header>, &encode_filled<response_header>,
-       &encode_default<response_header>, &decode<response_header>},
-      {"ConsumerProtocolSubscription", consumer_protocol_subscription::version_min, consumer_protocol_subscription::version_max, &round_trip<consumer_protocol_subscription>, &encode_filled<consumer_protocol_subscription>,
-       &encode_default<consumer_protocol_subscription>, &decode<consumer_protocol_subscription>},
-      {"ConsumerProtocolAssignment", consumer_protocol_assignment::version_min, consumer_protocol_assignment::version_max, &round_trip<consumer_protocol_assignment>, &encode_filled<consumer_protocol_assignment>,
-       &encode_default<consumer_protocol_assignment>, &decode<consumer_protocol_assignment>},
+      {"ProduceRequest",
+       produce_request::version_min,
+       produce_request::version_max,
+       &round_trip<produce_request>,
+       &encode_filled<produce_request>,
+       &encode_default<produce_request>,
+       &decode<produce_request>},
+      {"ProduceResponse",
+       produce_response::version_min,
+       produce_response::version_max,
+       &round_trip<produce_response>,
+       &encode_filled<produce_response>,
+       &encode_default<produce_response>,
+       &decode<produce_response>},
+      {"FetchRequest",
+       fetch_request::version_min,
+       fetch_request::version_max,
+       &round_trip<fetch_request>,
+       &encode_filled<fetch_request>,
+       &encode_default<fetch_request>,
+       &decode<fetch_request>},
+      {"FetchResponse",
+       fetch_response::version_min,
+       fetch_response::version_max,
+       &round_trip<fetch_response>,
+       &encode_filled<fetch_response>,
+       &encode_default<fetch_response>,
+       &decode<fetch_response>},
+      {"ListOffsetsRequest",
+       list_offsets_request::version_min,
+       list_offsets_request::version_max,
+       &round_trip<list_offsets_request>,
+       &encode_filled<list_offsets_request>,
+       &encode_default<list_offsets_request>,
+       &decode<list_offsets_request>},
+      {"ListOffsetsResponse",
+       list_offsets_response::version_min,
+       list_offsets_response::version_max,
+       &round_trip<list_offsets_response>,
+       &encode_filled<list_offsets_response>,
+       &encode_default<list_offsets_response>,
+       &decode<list_offsets_response>},
+      {"MetadataRequest",
+       metadata_request::version_min,
+       metadata_request::version_max,
+       &round_trip<metadata_request>,
+       &encode_filled<metadata_request>,
+       &encode_default<metadata_request>,
+       &decode<metadata_request>},
+      {"MetadataResponse",
+       metadata_response::version_min,
+       metadata_response::version_max,
+       &round_trip<metadata_response>,
+       &encode_filled<metadata_response>,
+       &encode_default<metadata_response>,
+       &decode<metadata_response>},
+      {"OffsetCommitRequest",
+       offset_commit_request::version_min,
+       offset_commit_request::version_max,
+       &round_trip<offset_commit_request>,
+       &encode_filled<offset_commit_request>,
+       &encode_default<offset_commit_request>,
+       &decode<offset_commit_request>},
+      {"OffsetCommitResponse",
+       offset_commit_response::version_min,
+       offset_commit_response::version_max,
+       &round_trip<offset_commit_response>,
+       &encode_filled<offset_commit_response>,
+       &encode_default<offset_commit_response>,
+       &decode<offset_commit_response>},
+      {"OffsetFetchRequest",
+       offset_fetch_request::version_min,
+       offset_fetch_request::version_max,
+       &round_trip<offset_fetch_request>,
+       &encode_filled<offset_fetch_request>,
+       &encode_default<offset_fetch_request>,
+       &decode<offset_fetch_request>},
+      {"OffsetFetchResponse",
+       offset_fetch_response::version_min,
+       offset_fetch_response::version_max,
+       &round_trip<offset_fetch_response>,
+       &encode_filled<offset_fetch_response>,
+       &encode_default<offset_fetch_response>,
+       &decode<offset_fetch_response>},
+      {"FindCoordinatorRequest",
+       find_coordinator_request::version_min,
+       find_coordinator_request::version_max,
+       &round_trip<find_coordinator_request>,
+       &encode_filled<find_coordinator_request>,
+       &encode_default<find_coordinator_request>,
+       &decode<find_coordinator_request>},
+      {"FindCoordinatorResponse",
+       find_coordinator_response::version_min,
+       find_coordinator_response::version_max,
+       &round_trip<find_coordinator_response>,
+       &encode_filled<find_coordinator_response>,
+       &encode_default<find_coordinator_response>,
+       &decode<find_coordinator_response>},
+      {"JoinGroupRequest",
+       join_group_request::version_min,
+       join_group_request::version_max,
+       &round_trip<join_group_request>,
+       &encode_filled<join_group_request>,
+       &encode_default<join_group_request>,
+       &decode<join_group_request>},
+      {"JoinGroupResponse",
+       join_group_response::version_min,
+       join_group_response::version_max,
+       &round_trip<join_group_response>,
+       &encode_filled<join_group_response>,
+       &encode_default<join_group_response>,
+       &decode<join_group_response>},
+      {"HeartbeatRequest",
+       heartbeat_request::version_min,
+       heartbeat_request::version_max,
+       &round_trip<heartbeat_request>,
+       &encode_filled<heartbeat_request>,
+       &encode_default<heartbeat_request>,
+       &decode<heartbeat_request>},
+      {"HeartbeatResponse",
+       heartbeat_response::version_min,
+       heartbeat_response::version_max,
+       &round_trip<heartbeat_response>,
+       &encode_filled<heartbeat_response>,
+       &encode_default<heartbeat_response>,
+       &decode<heartbeat_response>},
+      {"LeaveGroupRequest",
+       leave_group_request::version_min,
+       leave_group_request::version_max,
+       &round_trip<leave_group_request>,
+       &encode_filled<leave_group_request>,
+       &encode_default<leave_group_request>,
+       &decode<leave_group_request>},
+      {"LeaveGroupResponse",
+       leave_group_response::version_min,
+       leave_group_response::version_max,
+       &round_trip<leave_group_response>,
+       &encode_filled<leave_group_response>,
+       &encode_default<leave_group_response>,
+       &decode<leave_group_response>},
+      {"SyncGroupRequest",
+       sync_group_request::version_min,
+       sync_group_request::version_max,
+       &round_trip<sync_group_request>,
+       &encode_filled<sync_group_request>,
+       &encode_default<sync_group_request>,
+       &decode<sync_group_request>},
+      {"SyncGroupResponse",
+       sync_group_response::version_min,
+       sync_group_response::version_max,
+       &round_trip<sync_group_response>,
+       &encode_filled<sync_group_response>,
+       &encode_default<sync_group_response>,
+       &decode<sync_group_response>},
+      {"DescribeGroupsRequest",
+       describe_groups_request::version_min,
+       describe_groups_request::version_max,
+       &round_trip<describe_groups_request>,
+       &encode_filled<describe_groups_request>,
+       &encode_default<describe_groups_request>,
+       &decode<describe_groups_request>},
+      {"DescribeGroupsResponse",
+       describe_groups_response::version_min,
+       describe_groups_response::version_max,
+       &round_trip<describe_groups_response>,
+       &encode_filled<describe_groups_response>,
+       &encode_default<describe_groups_response>,
+       &decode<describe_groups_response>},
+      {"ListGroupsRequest",
+       list_groups_request::version_min,
+       list_groups_request::version_max,
+       &round_trip<list_groups_request>,
+       &encode_filled<list_groups_request>,
+       &encode_default<list_groups_request>,
+       &decode<list_groups_request>},
+      {"ListGroupsResponse",
+       list_groups_response::version_min,
+       list_groups_response::version_max,
+       &round_trip<list_groups_response>,
+       &encode_filled<list_groups_response>,
+       &encode_default<list_groups_response>,
+       &decode<list_groups_response>},
+      {"SaslHandshakeRequest",
+       sasl_handshake_request::version_min,
+       sasl_handshake_request::version_max,
+       &round_trip<sasl_handshake_request>,
+       &encode_filled<sasl_handshake_request>,
+       &encode_default<sasl_handshake_request>,
+       &decode<sasl_handshake_request>},
+      {"SaslHandshakeResponse",
+       sasl_handshake_response::version_min,
+       sasl_handshake_response::version_max,
+       &round_trip<sasl_handshake_response>,
+       &encode_filled<sasl_handshake_response>,
+       &encode_default<sasl_handshake_response>,
+       &decode<sasl_handshake_response>},
+      {"ApiVersionsRequest",
+       api_versions_request::version_min,
+       api_versions_request::version_max,
+       &round_trip<api_versions_request>,
+       &encode_filled<api_versions_request>,
+       &encode_default<api_versions_request>,
+       &decode<api_versions_request>},
+      {"ApiVersionsResponse",
+       api_versions_response::version_min,
+       api_versions_response::version_max,
+       &round_trip<api_versions_response>,
+       &encode_filled<api_versions_response>,
+       &encode_default<api_versions_response>,
+       &decode<api_versions_response>},
+      {"CreateTopicsRequest",
+       create_topics_request::version_min,
+       create_topics_request::version_max,
+       &round_trip<create_topics_request>,
+       &encode_filled<create_topics_request>,
+       &encode_default<create_topics_request>,
+       &decode<create_topics_request>},
+      {"CreateTopicsResponse",
+       create_topics_response::version_min,
+       create_topics_response::version_max,
+       &round_trip<create_topics_response>,
+       &encode_filled<create_topics_response>,
+       &encode_default<create_topics_response>,
+       &decode<create_topics_response>},
+      {"DeleteTopicsRequest",
+       delete_topics_request::version_min,
+       delete_topics_request::version_max,
+       &round_trip<delete_topics_request>,
+       &encode_filled<delete_topics_request>,
+       &encode_default<delete_topics_request>,
+       &decode<delete_topics_request>},
+      {"DeleteTopicsResponse",
+       delete_topics_response::version_min,
+       delete_topics_response::version_max,
+       &round_trip<delete_topics_response>,
+       &encode_filled<delete_topics_response>,
+       &encode_default<delete_topics_response>,
+       &decode<delete_topics_response>},
+      {"DeleteRecordsRequest",
+       delete_records_request::version_min,
+       delete_records_request::version_max,
+       &round_trip<delete_records_request>,
+       &encode_filled<delete_records_request>,
+       &encode_default<delete_records_request>,
+       &decode<delete_records_request>},
+      {"DeleteRecordsResponse",
+       delete_records_response::version_min,
+       delete_records_response::version_max,
+       &round_trip<delete_records_response>,
+       &encode_filled<delete_records_response>,
+       &encode_default<delete_records_response>,
+       &decode<delete_records_response>},
+      {"InitProducerIdRequest",
+       init_producer_id_request::version_min,
+       init_producer_id_request::version_max,
+       &round_trip<init_producer_id_request>,
+       &encode_filled<init_producer_id_request>,
+       &encode_default<init_producer_id_request>,
+       &decode<init_producer_id_request>},
+      {"InitProducerIdResponse",
+       init_producer_id_response::version_min,
+       init_producer_id_response::version_max,
+       &round_trip<init_producer_id_response>,
+       &encode_filled<init_producer_id_response>,
+       &encode_default<init_producer_id_response>,
+       &decode<init_producer_id_response>},
+      {"OffsetForLeaderEpochRequest",
+       offset_for_leader_epoch_request::version_min,
+       offset_for_leader_epoch_request::version_max,
+       &round_trip<offset_for_leader_epoch_request>,
+       &encode_filled<offset_for_leader_epoch_request>,
+       &encode_default<offset_for_leader_epoch_request>,
+       &decode<offset_for_leader_epoch_request>},
+      {"OffsetForLeaderEpochResponse",
+       offset_for_leader_epoch_response::version_min,
+       offset_for_leader_epoch_response::version_max,
+       &round_trip<offset_for_leader_epoch_response>,
+       &encode_filled<offset_for_leader_epoch_response>,
+       &encode_default<offset_for_leader_epoch_response>,
+       &decode<offset_for_leader_epoch_response>},
+      {"AddPartitionsToTxnRequest",
+       add_partitions_to_txn_request::version_min,
+       add_partitions_to_txn_request::version_max,
+       &round_trip<add_partitions_to_txn_request>,
+       &encode_filled<add_partitions_to_txn_request>,
+       &encode_default<add_partitions_to_txn_request>,
+       &decode<add_partitions_to_txn_request>},
+      {"AddPartitionsToTxnResponse",
+       add_partitions_to_txn_response::version_min,
+       add_partitions_to_txn_response::version_max,
+       &round_trip<add_partitions_to_txn_response>,
+       &encode_filled<add_partitions_to_txn_response>,
+       &encode_default<add_partitions_to_txn_response>,
+       &decode<add_partitions_to_txn_response>},
+      {"AddOffsetsToTxnRequest",
+       add_offsets_to_txn_request::version_min,
+       add_offsets_to_txn_request::version_max,
+       &round_trip<add_offsets_to_txn_request>,
+       &encode_filled<add_offsets_to_txn_request>,
+       &encode_default<add_offsets_to_txn_request>,
+       &decode<add_offsets_to_txn_request>},
+      {"AddOffsetsToTxnResponse",
+       add_offsets_to_txn_response::version_min,
+       add_offsets_to_txn_response::version_max,
+       &round_trip<add_offsets_to_txn_response>,
+       &encode_filled<add_offsets_to_txn_response>,
+       &encode_default<add_offsets_to_txn_response>,
+       &decode<add_offsets_to_txn_response>},
+      {"EndTxnRequest",
+       end_txn_request::version_min,
+       end_txn_request::version_max,
+       &round_trip<end_txn_request>,
+       &encode_filled<end_txn_request>,
+       &encode_default<end_txn_request>,
+       &decode<end_txn_request>},
+      {"EndTxnResponse",
+       end_txn_response::version_min,
+       end_txn_response::version_max,
+       &round_trip<end_txn_response>,
+       &encode_filled<end_txn_response>,
+       &encode_default<end_txn_response>,
+       &decode<end_txn_response>},
+      {"WriteTxnMarkersRequest",
+       write_txn_markers_request::version_min,
+       write_txn_markers_request::version_max,
+       &round_trip<write_txn_markers_request>,
+       &encode_filled<write_txn_markers_request>,
+       &encode_default<write_txn_markers_request>,
+       &decode<write_txn_markers_request>},
+      {"WriteTxnMarkersResponse",
+       write_txn_markers_response::version_min,
+       write_txn_markers_response::version_max,
+       &round_trip<write_txn_markers_response>,
+       &encode_filled<write_txn_markers_response>,
+       &encode_default<write_txn_markers_response>,
+       &decode<write_txn_markers_response>},
+      {"TxnOffsetCommitRequest",
+       txn_offset_commit_request::version_min,
+       txn_offset_commit_request::version_max,
+       &round_trip<txn_offset_commit_request>,
+       &encode_filled<txn_offset_commit_request>,
+       &encode_default<txn_offset_commit_request>,
+       &decode<txn_offset_commit_request>},
+      {"TxnOffsetCommitResponse",
+       txn_offset_commit_response::version_min,
+       txn_offset_commit_response::version_max,
+       &round_trip<txn_offset_commit_response>,
+       &encode_filled<txn_offset_commit_response>,
+       &encode_default<txn_offset_commit_response>,
+       &decode<txn_offset_commit_response>},
+      {"DescribeConfigsRequest",
+       describe_configs_request::version_min,
+       describe_configs_request::version_max,
+       &round_trip<describe_configs_request>,
+       &encode_filled<describe_configs_request>,
+       &encode_default<describe_configs_request>,
+       &decode<describe_configs_request>},
+      {"DescribeConfigsResponse",
+       describe_configs_response::version_min,
+       describe_configs_response::version_max,
+       &round_trip<describe_configs_response>,
+       &encode_filled<describe_configs_response>,
+       &encode_default<describe_configs_response>,
+       &decode<describe_configs_response>},
+      {"AlterConfigsRequest",
+       alter_configs_request::version_min,
+       alter_configs_request::version_max,
+       &round_trip<alter_configs_request>,
+       &encode_filled<alter_configs_request>,
+       &encode_default<alter_configs_request>,
+       &decode<alter_configs_request>},
+      {"AlterConfigsResponse",
+       alter_configs_response::version_min,
+       alter_configs_response::version_max,
+       &round_trip<alter_configs_response>,
+       &encode_filled<alter_configs_response>,
+       &encode_default<alter_configs_response>,
+       &decode<alter_configs_response>},
+      {"SaslAuthenticateRequest",
+       sasl_authenticate_request::version_min,
+       sasl_authenticate_request::version_max,
+       &round_trip<sasl_authenticate_request>,
+       &encode_filled<sasl_authenticate_request>,
+       &encode_default<sasl_authenticate_request>,
+       &decode<sasl_authenticate_request>},
+      {"SaslAuthenticateResponse",
+       sasl_authenticate_response::version_min,
+       sasl_authenticate_response::version_max,
+       &round_trip<sasl_authenticate_response>,
+       &encode_filled<sasl_authenticate_response>,
+       &encode_default<sasl_authenticate_response>,
+       &decode<sasl_authenticate_response>},
+      {"CreatePartitionsRequest",
+       create_partitions_request::version_min,
+       create_partitions_request::version_max,
+       &round_trip<create_partitions_request>,
+       &encode_filled<create_partitions_request>,
+       &encode_default<create_partitions_request>,
+       &decode<create_partitions_request>},
+      {"CreatePartitionsResponse",
+       create_partitions_response::version_min,
+       create_partitions_response::version_max,
+       &round_trip<create_partitions_response>,
+       &encode_filled<create_partitions_response>,
+       &encode_default<create_partitions_response>,
+       &decode<create_partitions_response>},
+      {"DeleteGroupsRequest",
+       delete_groups_request::version_min,
+       delete_groups_request::version_max,
+       &round_trip<delete_groups_request>,
+       &encode_filled<delete_groups_request>,
+       &encode_default<delete_groups_request>,
+       &decode<delete_groups_request>},
+      {"DeleteGroupsResponse",
+       delete_groups_response::version_min,
+       delete_groups_response::version_max,
+       &round_trip<delete_groups_response>,
+       &encode_filled<delete_groups_response>,
+       &encode_default<delete_groups_response>,
+       &decode<delete_groups_response>},
+      {"IncrementalAlterConfigsRequest",
+       incremental_alter_configs_request::version_min,
+       incremental_alter_configs_request::version_max,
+       &round_trip<incremental_alter_configs_request>,
+       &encode_filled<incremental_alter_configs_request>,
+       &encode_default<incremental_alter_configs_request>,
+       &decode<incremental_alter_configs_request>},
+      {"IncrementalAlterConfigsResponse",
+       incremental_alter_configs_response::version_min,
+       incremental_alter_configs_response::version_max,
+       &round_trip<incremental_alter_configs_response>,
+       &encode_filled<incremental_alter_configs_response>,
+       &encode_default<incremental_alter_configs_response>,
+       &decode<incremental_alter_configs_response>},
+      {"OffsetDeleteRequest",
+       offset_delete_request::version_min,
+       offset_delete_request::version_max,
+       &round_trip<offset_delete_request>,
+       &encode_filled<offset_delete_request>,
+       &encode_default<offset_delete_request>,
+       &decode<offset_delete_request>},
+      {"OffsetDeleteResponse",
+       offset_delete_response::version_min,
+       offset_delete_response::version_max,
+       &round_trip<offset_delete_response>,
+       &encode_filled<offset_delete_response>,
+       &encode_default<offset_delete_response>,
+       &decode<offset_delete_response>},
+      {"DescribeClusterRequest",
+       describe_cluster_request::version_min,
+       describe_cluster_request::version_max,
+       &round_trip<describe_cluster_request>,
+       &encode_filled<describe_cluster_request>,
+       &encode_default<describe_cluster_request>,
+       &decode<describe_cluster_request>},
+      {"DescribeClusterResponse",
+       describe_cluster_response::version_min,
+       describe_cluster_response::version_max,
+       &round_trip<describe_cluster_response>,
+       &encode_filled<describe_cluster_response>,
+       &encode_default<describe_cluster_response>,
+       &decode<describe_cluster_response>},
+      {"DescribeProducersRequest",
+       describe_producers_request::version_min,
+       describe_producers_request::version_max,
+       &round_trip<describe_producers_request>,
+       &encode_filled<describe_producers_request>,
+       &encode_default<describe_producers_request>,
+       &decode<describe_producers_request>},
+      {"DescribeProducersResponse",
+       describe_producers_response::version_min,
+       describe_producers_response::version_max,
+       &round_trip<describe_producers_response>,
+       &encode_filled<describe_producers_response>,
+       &encode_default<describe_producers_response>,
+       &decode<describe_producers_response>},
+      {"DescribeTransactionsRequest",
+       describe_transactions_request::version_min,
+       describe_transactions_request::version_max,
+       &round_trip<describe_transactions_request>,
+       &encode_filled<describe_transactions_request>,
+       &encode_default<describe_transactions_request>,
+       &decode<describe_transactions_request>},
+      {"DescribeTransactionsResponse",
+       describe_transactions_response::version_min,
+       describe_transactions_response::version_max,
+       &round_trip<describe_transactions_response>,
+       &encode_filled<describe_transactions_response>,
+       &encode_default<describe_transactions_response>,
+       &decode<describe_transactions_response>},
+      {"ListTransactionsRequest",
+       list_transactions_request::version_min,
+       list_transactions_request::version_max,
+       &round_trip<list_transactions_request>,
+       &encode_filled<list_transactions_request>,
+       &encode_default<list_transactions_request>,
+       &decode<list_transactions_request>},
+      {"ListTransactionsResponse",
+       list_transactions_response::version_min,
+       list_transactions_response::version_max,
+       &round_trip<list_transactions_response>,
+       &encode_filled<list_transactions_response>,
+       &encode_default<list_transactions_response>,
+       &decode<list_transactions_response>},
+      {"RequestHeader",
+       request_header::version_min,
+       request_header::version_max,
+       &round_trip<request_header>,
+       &encode_filled<request_header>,
+       &encode_default<request_header>,
+       &decode<request_header>},
+      {"ResponseHeader",
+       response_header::version_min,
+       response_header::version_max,
+       &round_trip<response_header>,
+       &encode_filled<response_header>,
+       &encode_default<response_header>,
+       &decode<response_header>},
+      {"ConsumerProtocolSubscription",
+       consumer_protocol_subscription::version_min,
+       consumer_protocol_subscription::version_max,
+       &round_trip<consumer_protocol_subscription>,
+       &encode_filled<consumer_protocol_subscription>,
+       &encode_default<consumer_protocol_subscription>,
+       &decode<consumer_protocol_subscription>},
+      {"ConsumerProtocolAssignment",
+       consumer_protocol_assignment::version_min,
+       consumer_protocol_assignment::version_max,
+       &round_trip<consumer_protocol_assignment>,
+       &encode_filled<consumer_protocol_assignment>,
+       &encode_default<consumer_protocol_assignment>,
+       &decode<consumer_protocol_assignment>},
   }};
   return cases;
 }
