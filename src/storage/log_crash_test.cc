@@ -171,8 +171,8 @@ void verify(const std::filesystem::path& dir, std::uint64_t seed,
       batch::set_base_offset(expected, next);
       ASSERT_TRUE(std::equal(one.begin(), one.end(), expected.begin(), expected.end()))
           << "batch at offset " << next() << " (id " << h.producer_id()
-          << ") differs from what was written: " << one.size() << " bytes read, "
-          << expected.size() << " expected, first difference at byte "
+          << ") differs from what was written: " << one.size() << " bytes read, " << expected.size()
+          << " expected, first difference at byte "
           << (std::mismatch(one.begin(), one.end(), expected.begin(), expected.end()).first -
               one.begin());
       if (auto it = acked.find(next()); it != acked.end()) {
