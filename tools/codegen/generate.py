@@ -203,7 +203,8 @@ def testing_header(tops):
              "// Test support, linked into tests only: fills every message with non-default "
              "values and", "// lists every message for round-trip tests.", "",
              '#include "protocol/generated/messages.h"', "", "#include <cstddef>",
-             "#include <span>", "#include <string>", "#include <string_view>", "#include <vector>",
+             "#include <optional>", "#include <span>", "#include <string>", "#include <string_view>",
+             "#include <vector>",
              "", "namespace caudal::protocol::testing {", ""]
     lines += cpp.comment(
         "Fills every field that `version` carries. variant 0: every field set to a non-default "
@@ -225,6 +226,15 @@ def testing_header(tops):
               "  std::vector<std::byte> (*encode_default)(std::int16_t version);",
               "  /// Decodes `bytes` as this message; true if accepted with no bytes left over.",
               "  bool (*decode)(std::span<const std::byte> bytes, std::int16_t version);",
+              "  /// Decodes `bytes`; if that succeeds, encodes the value and decodes it again.",
+              "  /// Returns \"\" when the input is rejected or the second value equals the first,",
+              "  /// else what differs. For fuzzing: any accepted input must survive this.",
+              "  std::string (*redecode)(std::span<const std::byte> bytes, std::int16_t version);",
+              "  /// Decodes `bytes` (all of them) and encodes the value again; nullopt if the",
+              "  /// decode fails or leaves bytes over. For golden samples, which must re-encode",
+              "  /// byte for byte.",
+              "  std::optional<std::vector<std::byte>> (*reencode)(std::span<const std::byte> bytes,",
+              "                                                   std::int16_t version);",
               "};", "", "[[nodiscard]] std::span<const message_case> message_cases();", "",
               "}  // namespace caudal::protocol::testing"]
     return "\n".join(lines) + "\n"
@@ -275,6 +285,23 @@ def testing_source(messages):
               "bool decode(std::span<const std::byte> bytes, std::int16_t version) {",
               "  reader in(bytes);", "  T value;", "  auto r = value.decode(in, version);",
               "  return r.has_value() && in.remaining() == 0;", "}", "",
+              "template <class T>",
+              "std::string redecode(std::span<const std::byte> bytes, std::int16_t version) {",
+              "  reader in(bytes);", "  T first;",
+              "  if (!first.decode(in, version)) return {};", "  writer out;",
+              "  first.encode(out, version);", "  reader again(out.bytes());", "  T second;",
+              "  if (auto r = second.decode(again, version); !r) {",
+              "    return \"re-decode failed: \" + r.error().message();", "  }",
+              "  if (again.remaining() != 0) return \"bytes left after re-decode\";",
+              "  if (!(first == second)) return \"re-decoded value differs\";",
+              "  return {};", "}", "",
+              "template <class T>",
+              "std::optional<std::vector<std::byte>> reencode(std::span<const std::byte> bytes,",
+              "                                               std::int16_t version) {",
+              "  reader in(bytes);", "  T value;",
+              "  if (!value.decode(in, version) || in.remaining() != 0) return std::nullopt;",
+              "  writer out;", "  value.encode(out, version);", "  return out.release();", "}",
+              "",
               "}  // namespace", ""]
     for m in messages:
         lines += cpp.fill_function(m, m.body, m.cpp_name)
@@ -284,7 +311,8 @@ def testing_source(messages):
         t = m.cpp_name
         lines += [f"      {{\"{m.name}\",", f"       {t}::version_min,", f"       {t}::version_max,",
                   f"       &round_trip<{t}>,", f"       &encode_filled<{t}>,",
-                  f"       &encode_default<{t}>,", f"       &decode<{t}>}},"]
+                  f"       &encode_default<{t}>,", f"       &decode<{t}>,",
+                  f"       &redecode<{t}>,", f"       &reencode<{t}>}},"]
     lines += ["  }};", "  return cases;", "}", "", "}  // namespace caudal::protocol::testing"]
     return "\n".join(lines) + "\n"
 

@@ -9,6 +9,7 @@
 #include "protocol/generated/messages.h"
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -111,6 +112,15 @@ struct message_case {
   std::vector<std::byte> (*encode_default)(std::int16_t version);
   /// Decodes `bytes` as this message; true if accepted with no bytes left over.
   bool (*decode)(std::span<const std::byte> bytes, std::int16_t version);
+  /// Decodes `bytes`; if that succeeds, encodes the value and decodes it again.
+  /// Returns "" when the input is rejected or the second value equals the first,
+  /// else what differs. For fuzzing: any accepted input must survive this.
+  std::string (*redecode)(std::span<const std::byte> bytes, std::int16_t version);
+  /// Decodes `bytes` (all of them) and encodes the value again; nullopt if the
+  /// decode fails or leaves bytes over. For golden samples, which must re-encode
+  /// byte for byte.
+  std::optional<std::vector<std::byte>> (*reencode)(std::span<const std::byte> bytes,
+                                                   std::int16_t version);
 };
 
 [[nodiscard]] std::span<const message_case> message_cases();
