@@ -92,6 +92,21 @@ class FieldTest(unittest.TestCase):
                              "fields": [{"name": "X", "type": "int8", "versions": "0+"}]}])
         self.assertEqual(m.body.fields[0].struct.cpp_name, "item")
 
+    def test_nullable_struct_has_a_marker_byte(self):
+        m = message([{"name": "Cursor", "type": "Position", "versions": "0+",
+                      "nullableVersions": "2+", "default": "null",
+                      "fields": [{"name": "Offset", "type": "int64", "versions": "0+"}]}])
+        f = m.body.fields[0]
+        self.assertEqual(cpp.member_type(f), "std::optional<position>")
+        decode = "\n".join(cpp.read_field(f, "r", "false", "version >= 2"))
+        self.assertIn("if (version >= 2)", decode)
+        self.assertIn("CAUDAL_TRY(r.read_int8(marker_));", decode)
+        self.assertIn("if (marker_ < 0)", decode)
+        encode = "\n".join(cpp.write_field(f, "w", "false", "version >= 2"))
+        self.assertIn("w.write_int8(-1);", encode)
+        self.assertIn("w.write_int8(1);", encode)
+        self.assertIn("CAUDAL_ASSERT(cursor.has_value()", encode)
+
     def test_tagged_outside_flexible_versions_is_refused(self):
         with self.assertRaises(ValueError):
             message([{"name": "A", "type": "int32", "versions": "0+", "taggedVersions": "0+",
