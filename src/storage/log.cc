@@ -419,15 +419,16 @@ result<void> log::close() {
   return ok();
 }
 
-result<read_result> log::read(kafka_offset offset, std::uint64_t bytes_max) const {
+result<read_result> log::read(kafka_offset offset, std::uint64_t bytes_max,
+                              kafka_offset limit) const {
   const kafka_offset start = log_start_offset();
   const kafka_offset end = log_end_offset();
   if (offset < start || offset > end) return errc::offset_out_of_range;
   auto seg = segment_for(offset);
   for (;;) {
-    auto range = seg->read(offset, bytes_max);
+    auto range = seg->read(offset, bytes_max, limit);
     if (!range) return range.error();
-    if (range->size > 0) return read_result{seg, *range};
+    if (range->size > 0 || range->next_offset >= limit) return read_result{seg, *range};
     // Nothing at or after `offset` here (the end of the log, or a gap at a segment's
     // end): look in the next segment.
     std::shared_lock lock(_segments_mutex);

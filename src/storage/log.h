@@ -94,7 +94,9 @@ class log {
   /// Whole batches starting with the one that holds `offset`, at most `bytes_max` bytes
   /// but at least one batch, from one segment. Errors: errc::offset_out_of_range when
   /// `offset` is below the log start or above the log end. At the log end: empty.
-  [[nodiscard]] result<read_result> read(kafka_offset offset, std::uint64_t bytes_max) const;
+  /// Batches whose base offset is at or above `limit` are left out (the high watermark).
+  [[nodiscard]] result<read_result> read(kafka_offset offset, std::uint64_t bytes_max,
+                                         kafka_offset limit = kafka_offset_max) const;
 
   /// The first batch whose max timestamp is >= `timestamp` (its records hold the first
   /// record at or after it), at or after the log start; nullopt when there is none.

@@ -388,3 +388,26 @@ TEST_F(log_test, readers_never_see_half_a_batch) {
 
 }  // namespace
 }  // namespace caudal::storage
+
+namespace caudal::storage {
+namespace {
+
+TEST_F(log_test, reads_stop_at_the_limit) {
+  config.segment_bytes = 2048;
+  auto l = open_log();
+  for (int i = 0; i < 10; ++i)
+    append(*l, 2, 400);  // several segments
+  auto r = l->read(kafka_offset(0), 1 << 20, kafka_offset(4));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->range.next_offset, kafka_offset(4));
+  auto at_limit = l->read(kafka_offset(4), 1 << 20, kafka_offset(4));
+  ASSERT_TRUE(at_limit);
+  EXPECT_TRUE(at_limit->empty());
+  const auto last_base = l->segment_bases().back();
+  auto across = l->read(last_base, 1 << 20, last_base);
+  ASSERT_TRUE(across);
+  EXPECT_TRUE(across->empty()) << "a limit at a segment boundary stops the read";
+}
+
+}  // namespace
+}  // namespace caudal::storage

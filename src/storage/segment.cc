@@ -285,10 +285,14 @@ result<std::optional<batch_location>> segment::find(kafka_offset target) const {
   return scan_from(start, target);
 }
 
-result<file_range> segment::read(kafka_offset target, std::uint64_t bytes_max) const {
+result<file_range> segment::read(kafka_offset target, std::uint64_t bytes_max,
+                                 kafka_offset limit) const {
   auto first = find(target);
   if (!first) return first.error();
   if (!*first) return file_range{visible_bytes(), 0, next_offset(), next_offset()};
+  if ((*first)->base_offset >= limit) {
+    return file_range{(*first)->position, 0, (*first)->base_offset, (*first)->base_offset};
+  }
   file_range range{(*first)->position, (*first)->size, (*first)->base_offset,
                    (*first)->last_offset + 1};
   const std::uint64_t end = visible_bytes();
@@ -296,7 +300,7 @@ result<file_range> segment::read(kafka_offset target, std::uint64_t bytes_max) c
     auto h = header_at(range.position + range.size);
     if (!h) return h.error();
     if (!*h || (*h)->position + (*h)->size > end) return errc::corrupt;
-    if (range.size + (*h)->size > bytes_max) break;
+    if (range.size + (*h)->size > bytes_max || (*h)->base_offset >= limit) break;
     range.size += (*h)->size;
     range.next_offset = (*h)->last_offset + 1;
   }

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -40,6 +41,9 @@ struct file_range {
   kafka_offset first_offset;  // base offset of the first batch in the range
   kafka_offset next_offset;   // one past the last offset of the last batch in the range
 };
+
+/// No limit on the offsets a read may return.
+inline constexpr kafka_offset kafka_offset_max{std::numeric_limits<std::int64_t>::max()};
 
 /// The file name of a segment's data file: the base offset in 20 digits plus `.log`.
 [[nodiscard]] std::string segment_file_name(kafka_offset base, std::string_view extension);
@@ -95,7 +99,10 @@ class segment {
 
   /// Whole batches from the one holding `target`, at most `bytes_max` bytes but always at
   /// least one batch. Empty (size 0) when no visible batch ends at or after `target`.
-  [[nodiscard]] result<file_range> read(kafka_offset target, std::uint64_t bytes_max) const;
+  /// Only batches whose base offset is below `limit` are included (consumers read up to
+  /// the high watermark, which lies on a batch boundary).
+  [[nodiscard]] result<file_range> read(kafka_offset target, std::uint64_t bytes_max,
+                                        kafka_offset limit = kafka_offset_max) const;
 
   /// The first batch that ends at or after `from` and whose max timestamp is >=
   /// `timestamp`, or nullopt.
