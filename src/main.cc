@@ -1,27 +1,45 @@
 // The `caudal` command: one binary for the broker and its tools.
 
 #include "base/logging.h"
+#include "base/properties.h"
+#include "cluster/broker_config.h"
+#include "serve.h"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
-#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
-int run_serve(const std::string& data_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) {
-    spdlog::error("cannot create data directory {}: {}", data_dir, ec.message());
-    return 1;
+// Reads the properties file (if any) and applies command-line overrides on top.
+// Throws config_error with the file name or the offending key.
+caudal::properties load_properties(const std::string& file, const std::vector<std::string>& sets) {
+  caudal::properties values;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) throw caudal::cluster::config_error("cannot read config file " + file);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = caudal::parse_properties(text.str());
+    if (parsed.index() == 1) {
+      const auto& err = std::get<1>(parsed);
+      throw caudal::cluster::config_error(file + ":" + std::to_string(err.line) + ": " +
+                                          err.message);
+    }
+    values = std::get<0>(std::move(parsed));
   }
-  spdlog::info("caudal {}: data directory {}", CAUDAL_VERSION, data_dir);
-  spdlog::warn(
-      "the Kafka listener is not built yet (issue #3): this build has the storage engine "
-      "only, so there is nothing to serve; exiting");
-  return 0;
+  for (const auto& s : sets) {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw caudal::cluster::config_error("--set takes key=value, got '" + s + "'");
+    }
+    values[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  return values;
 }
 
 }  // namespace
@@ -35,10 +53,22 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->capture_default_str();
 
-  auto* serve = app.add_subcommand("serve", "Run a broker (data in ./caudal-data by default)");
-  std::string data_dir = "caudal-data";
-  serve->add_option("--data-dir", data_dir, "Directory that holds the partition logs")
-      ->capture_default_str();
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run a broker. With no options: a single node on 127.0.0.1:9092, data in ./caudal-data.\n"
+      "Configuration uses Kafka's server.properties keys (node.id, listeners, log.dirs, ...);\n"
+      "flags override the file.");
+  std::string config_file;
+  std::vector<std::string> sets;
+  std::string data_dir;
+  std::string listeners;
+  std::string node_id;
+  serve->add_option("--config", config_file, "A Kafka-style properties file")
+      ->check(CLI::ExistingFile);
+  serve->add_option("--set", sets, "Override one config key: --set num.partitions=3 (repeatable)");
+  serve->add_option("--data-dir", data_dir, "Shorthand for --set log.dirs=DIR");
+  serve->add_option("--listeners", listeners, "Shorthand for --set listeners=...");
+  serve->add_option("--node-id", node_id, "Shorthand for --set node.id=N");
 
   auto* version = app.add_subcommand("version", "Print the version and exit");
 
@@ -51,6 +81,16 @@ int main(int argc, char** argv) {
     std::printf("caudal %s\n", CAUDAL_VERSION);
     return 0;
   }
-  if (*serve) return run_serve(data_dir);
+  if (*serve) {
+    if (!data_dir.empty()) sets.push_back("log.dirs=" + data_dir);
+    if (!listeners.empty()) sets.push_back("listeners=" + listeners);
+    if (!node_id.empty()) sets.push_back("node.id=" + node_id);
+    try {
+      return caudal::serve(load_properties(config_file, sets));
+    } catch (const caudal::cluster::config_error& e) {
+      std::fprintf(stderr, "caudal serve: configuration error: %s\n", e.what());
+      return 2;
+    }
+  }
   return 0;
 }

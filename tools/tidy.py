@@ -29,6 +29,15 @@ ALLOWED = {
     "cli": {"base", "protocol", "net"},
 }
 
+# The network layer's Asio-free interface headers, which the broker implements: net calls
+# the broker through them, so these few may be included by broker/ although net/ sits above
+# it in the data flow. Nothing else of net/ may be.
+INTERFACE_EXCEPTIONS = {
+    ("broker", "net/request_handler.h"),
+    ("broker", "net/responder.h"),
+    ("broker", "net/response.h"),
+}
+
 BANNED = [
     (re.compile(r"\bstd::rand\b|\bsrand\s*\("), "std::rand"),
     (re.compile(r"\brandom_device\b"), "std::random_device"),
@@ -39,7 +48,7 @@ BANNED = [
 EXEMPT_BANS = {"src/base/clock.cc", "src/base/clock.h", "src/base/random.cc", "src/base/random.h"}
 CAPTURING_CORO_LAMBDA = re.compile(r"\[[^\]]+\]\s*\([^)]*\)\s*(mutable\s*)?->\s*[\w:]*awaitable")
 BARE_TODO = re.compile(r"\bTODO\b(?!\(#\d+\))")
-INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z_]+)/')
+INCLUDE = re.compile(r'^\s*#\s*include\s+"(([a-z_]+)/[^"]+)"')
 
 
 def strip_strings(line: str) -> str:
@@ -63,7 +72,9 @@ def check_file(path: pathlib.Path, rel: str, errors: list) -> None:
             errors.append(f"{rel}:{no}: TODO needs an issue number: TODO(#N)")
         m = INCLUDE.match(line)
         if m and layer in ALLOWED:
-            target = m.group(1)
+            target = m.group(2)
+            if (layer, m.group(1)) in INTERFACE_EXCEPTIONS:
+                continue
             if target != layer and target in ALLOWED and target not in ALLOWED[layer]:
                 errors.append(f"{rel}:{no}: {layer}/ may not include {target}/ (a layer never reaches up)")
 

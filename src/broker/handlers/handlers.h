@@ -1,0 +1,28 @@
+#pragma once
+
+// One handler per Kafka API. Each decodes its request body from `body` (the reader sits
+// just after the request header), does the work, and completes ctx.responder: with a
+// response, with nothing (produce acks=0), or by closing the connection when the body is
+// malformed. Handlers run on the connection's event loop and must not block on disk
+// syncs or waits; reads and appends through the page cache are accepted there.
+
+#include "broker/request_context.h"
+#include "protocol/codec.h"
+
+namespace caudal::broker {
+
+void handle_api_versions(request_context ctx, protocol::reader& body);
+void handle_metadata(request_context ctx, protocol::reader& body);
+void handle_produce(request_context ctx, protocol::reader& body);
+void handle_fetch(request_context ctx, protocol::reader& body);
+void handle_list_offsets(request_context ctx, protocol::reader& body);
+void handle_create_topics(request_context ctx, protocol::reader& body);
+void handle_delete_topics(request_context ctx, protocol::reader& body);
+void handle_delete_records(request_context ctx, protocol::reader& body);
+void handle_describe_configs(request_context ctx, protocol::reader& body);
+void handle_alter_configs(request_context ctx, protocol::reader& body);
+void handle_create_partitions(request_context ctx, protocol::reader& body);
+void handle_incremental_alter_configs(request_context ctx, protocol::reader& body);
+void handle_describe_cluster(request_context ctx, protocol::reader& body);
+
+}  // namespace caudal::broker

@@ -1,0 +1,86 @@
+#include "serve.h"
+
+#include "base/clock.h"
+#include "base/logging.h"
+#include "broker/broker.h"
+#include "broker/fetch_purgatory.h"
+#include "cluster/broker_config.h"
+#include "cluster/metadata_store.h"
+#include "cluster/partition_manager.h"
+#include "net/server.h"
+#include "net/shutdown_signal.h"
+#include "storage/flush_pool.h"
+
+#include <filesystem>
+
+namespace caudal {
+
+int serve(const properties& values) {
+  const auto config = cluster::broker_config::load(values);
+  // Catch signals before anything starts, so an early SIGTERM still shuts down cleanly.
+  net::shutdown_signal_waiter signals;
+  const std::filesystem::path data_dir = config.log_dir();
+  clock& clk = system_clock();
+  storage::flush_pool flushers(2);
+  storage::flush_pool background(1);
+
+  auto metadata = cluster::metadata_store::open(data_dir, config.node_id(), clk, flushers);
+  if (!metadata) {
+    spdlog::error("cannot open the metadata in {}: {}", data_dir.string(),
+                  metadata.error().message());
+    return 1;
+  }
+  cluster::partition_manager partitions(data_dir, config, clk, flushers);
+  if (auto r = partitions.reconcile(*(*metadata)->topics()); !r) {
+    spdlog::error("cannot open the partition logs in {}: {}", data_dir.string(),
+                  r.error().message());
+    return 1;
+  }
+  partitions.start();
+  broker::fetch_purgatory fetches(clk);
+  fetches.start();
+
+  net::server_config net_config;
+  net_config.endpoints.clear();
+  for (const auto& l : config.listeners()) {
+    net_config.endpoints.push_back(
+        net::endpoint{l.name, l.host.empty() ? "0.0.0.0" : l.host, l.port});
+  }
+  net_config.loop_count = static_cast<unsigned>(config.integer("num.network.threads"));
+  net_config.request_bytes_max =
+      static_cast<std::int32_t>(config.integer("socket.request.max.bytes"));
+  net_config.requests_in_flight_max =
+      static_cast<std::size_t>(config.integer("queued.max.requests.per.connection"));
+  net_config.connection_idle_ms_max = config.integer("connections.max.idle.ms");
+
+  broker::broker_services services{
+      config, **metadata, partitions, clk, fetches, background, config.advertised_listeners()};
+  broker::broker handler(services);
+  net::server server(net_config, handler);
+  if (auto r = server.start(); !r) {
+    spdlog::error("cannot listen: {}", r.error().message());
+    return 1;
+  }
+  // Port 0 in a listener means "any free port": advertise the one actually bound.
+  for (auto& adv : services.advertised) {
+    if (adv.port != 0) continue;
+    for (const auto& bound : server.bound_endpoints()) {
+      if (bound.name == adv.name) adv.port = bound.port;
+    }
+  }
+  for (const auto& bound : server.bound_endpoints()) {
+    spdlog::info("caudal {} (node {}, cluster {}) listening on {}://{}:{}, data in {}",
+                 CAUDAL_VERSION, config.node_id(), (*metadata)->cluster_id(), bound.name,
+                 bound.host, bound.port, data_dir.string());
+  }
+
+  const int signal = signals.wait();
+  spdlog::info("signal {}: shutting down", signal);
+  fetches.stop();     // parked fetches answer now with what they have
+  server.stop();      // stop accepting, finish in-flight requests
+  partitions.stop();  // flush and close every log
+  spdlog::info("stopped cleanly");
+  return 0;
+}
+
+}  // namespace caudal
