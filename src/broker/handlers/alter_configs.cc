@@ -3,13 +3,13 @@
 // value is left out too), after checking each. validate_only checks without changing.
 // Broker configs are static in Caudal, so changing one is refused.
 
+#include "protocol/generated/alter_configs.h"
 #include "broker/config_resource.h"
 #include "broker/errors.h"
 #include "broker/handlers/handlers.h"
 #include "broker/respond.h"
 #include "broker/topic_helpers.h"
 #include "cluster/topic_config.h"
-#include "protocol/generated/alter_configs.h"
 
 #include <map>
 
@@ -89,7 +89,9 @@ void alter_all(request_context& ctx, const alter_configs_request& request) {
         break;
       }
       case config_resource_type::broker_logger:
-      default: fail(unsupported_resource_type(r.resource_type)); break;
+      default:
+        fail(unsupported_resource_type(r.resource_type));
+        break;
     }
   }
   // Logs pick up the new settings (partition_manager::reconcile calls log::set_config).
@@ -105,9 +107,8 @@ void handle_alter_configs(request_context ctx, protocol::reader& body) {
     ctx.responder.close();
     return;
   }
-  run_blocking(std::move(ctx), [request = std::move(request)](request_context& c) {
-    alter_all(c, request);
-  });
+  run_blocking(std::move(ctx),
+               [request = std::move(request)](request_context& c) { alter_all(c, request); });
 }
 
 }  // namespace caudal::broker

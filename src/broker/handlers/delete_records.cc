@@ -2,11 +2,11 @@
 // offset (-1: the high watermark), deleting whole segments below it. The new log start is
 // the partition's low watermark in the answer.
 
+#include "protocol/generated/delete_records.h"
 #include "base/logging.h"
 #include "broker/errors.h"
 #include "broker/handlers/handlers.h"
 #include "broker/respond.h"
-#include "protocol/generated/delete_records.h"
 
 namespace caudal::broker {
 namespace {
@@ -40,8 +40,8 @@ void delete_all(request_context& ctx, const delete_records_request& request) {
       if (auto r = p->log->truncate_prefix(kafka_offset(offset)); !r) {
         out.error_code = wire(to_kafka_error(r.error()));
         if (out.error_code == wire(error_code::kafka_storage_error)) {
-          spdlog::error("delete records of {}-{} below {}: {}", topic.name,
-                        wanted.partition_index, offset, r.error().message());
+          spdlog::error("delete records of {}-{} below {}: {}", topic.name, wanted.partition_index,
+                        offset, r.error().message());
         }
         continue;
       }
@@ -59,9 +59,8 @@ void handle_delete_records(request_context ctx, protocol::reader& body) {
     ctx.responder.close();
     return;
   }
-  run_blocking(std::move(ctx), [request = std::move(request)](request_context& c) {
-    delete_all(c, request);
-  });
+  run_blocking(std::move(ctx),
+               [request = std::move(request)](request_context& c) { delete_all(c, request); });
 }
 
 }  // namespace caudal::broker

@@ -4,12 +4,12 @@
 // broker keys that supply its default when set in the properties file, then the built-in
 // default (Kafka's LogConfig.TopicConfigSynonyms).
 
+#include "protocol/generated/describe_configs.h"
 #include "broker/config_resource.h"
 #include "broker/errors.h"
 #include "broker/handlers/handlers.h"
 #include "broker/respond.h"
 #include "cluster/topic_config.h"
-#include "protocol/generated/describe_configs.h"
 
 #include <array>
 #include <utility>
@@ -32,8 +32,8 @@ struct topic_synonyms {
 constexpr std::array topic_synonym_table{
     topic_synonyms{"cleanup.policy", {"log.cleanup.policy"}},
     topic_synonyms{"compression.type", {"compression.type"}},
-    topic_synonyms{"retention.ms", {"log.retention.ms", "log.retention.minutes",
-                                    "log.retention.hours"}},
+    topic_synonyms{"retention.ms",
+                   {"log.retention.ms", "log.retention.minutes", "log.retention.hours"}},
     topic_synonyms{"retention.bytes", {"log.retention.bytes"}},
     topic_synonyms{"segment.bytes", {"log.segment.bytes"}},
     topic_synonyms{"segment.ms", {"log.roll.ms", "log.roll.hours"}},
@@ -74,8 +74,8 @@ std::vector<synonym> topic_key_synonyms(const cluster::broker_config& broker,
                                         const properties& overrides, std::string_view key) {
   std::vector<synonym> out;
   if (auto it = overrides.find(key); it != overrides.end()) {
-    out.push_back({std::string(key), it->second,
-                   static_cast<std::int8_t>(cluster::config_source::topic)});
+    out.push_back(
+        {std::string(key), it->second, static_cast<std::int8_t>(cluster::config_source::topic)});
   }
   const auto broker_keys = broker_keys_for(key);
   for (const auto b : broker_keys) {
@@ -132,8 +132,8 @@ config_result to_result(cluster::config_entry&& e, std::span<const cluster::conf
   out.is_default = e.source == cluster::config_source::default_value;
   out.config_source = static_cast<std::int8_t>(e.source);
   out.is_sensitive = false;
-  out.documentation = include_documentation ? std::optional<std::string>(std::move(e.doc))
-                                            : std::nullopt;
+  out.documentation =
+      include_documentation ? std::optional<std::string>(std::move(e.doc)) : std::nullopt;
   return out;
 }
 
@@ -193,7 +193,9 @@ describe_configs_response::describe_configs_result describe(
       return out;
     }
     case config_resource_type::broker_logger:
-    default: fail(unsupported_resource_type(resource.resource_type)); return out;
+    default:
+      fail(unsupported_resource_type(resource.resource_type));
+      return out;
   }
 }
 

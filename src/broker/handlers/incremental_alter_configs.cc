@@ -3,13 +3,13 @@
 // checks it: validate_only). APPEND and SUBTRACT work on list-type keys and start from the
 // key's effective value. Broker configs are static in Caudal, so changing one is refused.
 
+#include "protocol/generated/incremental_alter_configs.h"
 #include "broker/config_resource.h"
 #include "broker/errors.h"
 #include "broker/handlers/handlers.h"
 #include "broker/respond.h"
 #include "broker/topic_helpers.h"
 #include "cluster/topic_config.h"
-#include "protocol/generated/incremental_alter_configs.h"
 
 #include <fmt/format.h>
 
@@ -165,7 +165,9 @@ void alter_all(request_context& ctx, const incremental_alter_configs_request& re
         break;
       }
       case config_resource_type::broker_logger:
-      default: fail(unsupported_resource_type(r.resource_type)); break;
+      default:
+        fail(unsupported_resource_type(r.resource_type));
+        break;
     }
   }
   // Logs pick up the new settings (partition_manager::reconcile calls log::set_config).
@@ -181,9 +183,8 @@ void handle_incremental_alter_configs(request_context ctx, protocol::reader& bod
     ctx.responder.close();
     return;
   }
-  run_blocking(std::move(ctx), [request = std::move(request)](request_context& c) {
-    alter_all(c, request);
-  });
+  run_blocking(std::move(ctx),
+               [request = std::move(request)](request_context& c) { alter_all(c, request); });
 }
 
 }  // namespace caudal::broker

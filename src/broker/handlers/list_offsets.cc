@@ -2,10 +2,10 @@
 // the largest timestamp, or the first record at or after a timestamp.
 
 #include "protocol/generated/list_offsets.h"
-#include "base/record_reader.h"
 #include "broker/errors.h"
 #include "broker/handlers/handlers.h"
 #include "broker/respond.h"
+#include "protocol/batch_records.h"
 
 #include <algorithm>
 
@@ -25,12 +25,17 @@ struct found_record {
   std::int64_t timestamp = -1;
 };
 
-// The first record at or after `timestamp` in the batch, or, when there is none (records
-// of a compressed batch cannot be read here), the batch's base offset and max timestamp.
+// Bounds the memory an inflated batch may take while it is searched.
+constexpr std::size_t inflated_max = 256 << 20;
+
+// The first record at or after `timestamp` in the batch (compressed ones are inflated), or
+// the batch's base offset and max timestamp when its records cannot tell (LogAppendTime
+// batches carry one timestamp for all).
 found_record first_record_at(std::span<const std::byte> bytes, std::int64_t timestamp) {
   const batch::header_view h(bytes);
-  if (h.compression() == 0 && !h.is_log_append_time()) {
-    batch::record_reader reader(bytes);
+  auto records = protocol::batch_records::open(bytes, inflated_max);
+  if (records && !h.is_log_append_time()) {
+    auto& reader = *records;
     for (;;) {
       auto rec = reader.next();
       if (!rec || !*rec) break;

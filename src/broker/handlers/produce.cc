@@ -9,6 +9,7 @@
 #include "broker/handlers/handlers.h"
 #include "broker/respond.h"
 #include "cluster/topic_config.h"
+#include "protocol/batch_records.h"
 
 #include <atomic>
 #include <limits>
@@ -49,6 +50,13 @@ error_code check_batch(std::span<std::byte> bytes, std::int16_t version,
   const batch::header_view h(bytes);
   if (h.is_control()) return error_code::invalid_record;
   if (h.compression() == 4 && version < 7) return error_code::unsupported_compression_type;
+  // Records are checked too (compressed ones inflated, bounded by the request size limit):
+  // a batch whose CRC is right but whose records are garbage is never stored.
+  const auto inflated_max = static_cast<std::size_t>(broker.integer("socket.request.max.bytes"));
+  if (auto r = protocol::validate_records(bytes, inflated_max); !r) {
+    return r.error() == protocol::records_errc::bad_offset_delta ? error_code::invalid_record
+                                                                 : error_code::corrupt_message;
+  }
   if (value("message.timestamp.type") == "LogAppendTime") {
     // Every record's timestamp reads as maxTimestamp once bit 3 is set (README 4.7).
     store_be<std::int16_t>(bytes.data() + batch::attributes_pos,
