@@ -44,6 +44,7 @@ void delete_all(request_context& ctx, const delete_topics_request& request) {
   std::map<std::string, int, std::less<>> names;
   std::map<std::pair<std::uint64_t, std::uint64_t>, int> ids;
   for (const auto& t : topics) {
+    if (t.name.has_value() == !t.id.is_zero()) continue;  // refused below either way
     if (t.name) ++names[*t.name];
     if (!t.id.is_zero()) ++ids[{t.id.most, t.id.least}];
   }
