@@ -1,0 +1,163 @@
+// kafkajs 2.2.4 driver for the integration tests (test_kafkajs.py runs it).
+//
+//   node client.js BOOTSTRAP COMMAND < JSON-ARGS
+//
+// Prints one JSON result line on stdout and exits 0, or prints the error on stderr and exits 1.
+// Commands: createTopics, listTopics, fetchTopicMetadata, fetchTopicOffsets, describeConfigs,
+// deleteTopicRecords, deleteTopics, produce, consume (consume joins a consumer group: kafkajs
+// has no consumer without one).
+'use strict';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+const { Kafka, CompressionTypes, CompressionCodecs, ConfigResourceTypes, logLevel } =
+  require('kafkajs');
+const SnappyCodec = require('kafkajs-snappy');
+
+CompressionCodecs[CompressionTypes.Snappy] = SnappyCodec;
+
+const [bootstrap, command] = process.argv.slice(2);
+const rawArgs = require('fs').readFileSync(0, 'utf8');  // stdin: arguments can be large
+const args = rawArgs.trim() ? JSON.parse(rawArgs) : {};
+
+const kafka = new Kafka({
+  clientId: 'caudal-it-kafkajs',
+  brokers: [bootstrap],
+  logLevel: logLevel.WARN,
+  connectionTimeout: 10000,
+  requestTimeout: 30000,
+  retry: { retries: 3, initialRetryTime: 200 },
+});
+
+const codecs = {
+  none: CompressionTypes.None,
+  gzip: CompressionTypes.GZIP,
+  snappy: CompressionTypes.Snappy,
+};
+
+// Buffers travel as {b64: "..."} in JSON, null stays null.
+const enc = (buf) => (buf === null || buf === undefined ? null : buf.toString('base64'));
+const dec = (s) => (s === null || s === undefined ? null : Buffer.from(s, 'base64'));
+
+async function withAdmin(fn) {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+const commands = {
+  createTopics: (a) =>
+    withAdmin((admin) =>
+      admin.createTopics({
+        topics: a.topics,
+        validateOnly: !!a.validateOnly,
+        waitForLeaders: true,
+        timeout: 30000,
+      })),
+
+  listTopics: () => withAdmin((admin) => admin.listTopics()),
+
+  fetchTopicMetadata: (a) => withAdmin((admin) => admin.fetchTopicMetadata({ topics: a.topics })),
+
+  fetchTopicOffsets: (a) => withAdmin((admin) => admin.fetchTopicOffsets(a.topic)),
+
+  describeConfigs: (a) =>
+    withAdmin((admin) =>
+      admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: a.topic }],
+      })),
+
+  // kafkajs looks the leaders up in its metadata cache before loading it: load it first.
+  deleteTopicRecords: (a) =>
+    withAdmin(async (admin) => {
+      await admin.fetchTopicMetadata({ topics: [a.topic] });
+      return admin.deleteTopicRecords({ topic: a.topic, partitions: a.partitions });
+    }),
+
+  deleteTopics: (a) => withAdmin((admin) => admin.deleteTopics({ topics: a.topics, timeout: 30000 })),
+
+  // args: {topic, acks, compression, batches: [[{key, value, headers, partition, timestamp}]]}
+  produce: async (a) => {
+    const producer = kafka.producer({ allowAutoTopicCreation: !!a.allowAutoTopicCreation });
+    await producer.connect();
+    try {
+      const results = [];
+      for (const batch of a.batches) {
+        const messages = batch.map((m) => {
+          const out = { key: dec(m.key), value: dec(m.value) };
+          if (m.partition !== undefined) out.partition = m.partition;
+          if (m.timestamp !== undefined) out.timestamp = String(m.timestamp);
+          if (m.headers) {
+            out.headers = {};
+            for (const [k, v] of Object.entries(m.headers)) out.headers[k] = dec(v);
+          }
+          return out;
+        });
+        results.push(
+          ...(await producer.send({
+            topic: a.topic,
+            messages,
+            acks: a.acks === undefined ? -1 : a.acks,
+            compression: codecs[a.compression || 'none'],
+            timeout: 30000,
+          })),
+        );
+      }
+      return results;
+    } finally {
+      await producer.disconnect();
+    }
+  },
+
+  // Needs the group coordinator (FindCoordinator, JoinGroup, SyncGroup, Heartbeat, ...).
+  consume: async (a) => {
+    const consumer = kafka.consumer({ groupId: a.groupId, maxWaitTimeInMs: 500 });
+    await consumer.connect();
+    const got = [];
+    try {
+      await consumer.subscribe({ topics: [a.topic], fromBeginning: true });
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`consumed ${got.length} of ${a.count}`)), a.timeoutMs || 30000);
+        consumer
+          .run({
+            eachMessage: async ({ partition, message }) => {
+              got.push({
+                partition,
+                offset: message.offset,
+                key: enc(message.key),
+                value: enc(message.value),
+              });
+              if (got.length >= a.count) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          })
+          .catch(reject);
+      });
+      return got;
+    } finally {
+      await consumer.disconnect();
+    }
+  },
+};
+
+(async () => {
+  const fn = commands[command];
+  if (!fn) throw new Error(`unknown command ${command}`);
+  const result = await fn(args);
+  process.stdout.write(JSON.stringify(result === undefined ? null : result) + '\n');
+})().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`kafkajs ${command} failed: ${err && err.stack ? err.stack : err}\n`);
+    if (err && err.type) process.stderr.write(`type: ${err.type}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,63 @@
+"""Durability: what the broker acknowledged with acks=all survives SIGKILL and a restart."""
+import hashlib
+
+from confluent_kafka.admin import ConfigResource
+
+import clients
+
+N = 100_000
+
+
+def value(i: int) -> bytes:
+    # Varied lengths and bytes, reproducible from the index.
+    h = hashlib.sha256(b"%d" % i).digest()
+    return h * (1 + i % 4) + b"#%d" % i
+
+
+def test_acks_all_survives_sigkill(make_broker, topic_name):
+    b = make_broker(name="durable")
+    clients.create_topic(b.bootstrap, topic_name, partitions=4)
+    p = clients.producer(b.bootstrap, acks="all", **{"linger.ms": 10, "batch.num.messages": 2000,
+                                                     "compression.type": "none"})
+    delivered = clients.produce_all(
+        p, topic_name,
+        ({"key": b"%d" % i, "value": value(i), "partition": i % 4} for i in range(N)),
+        timeout=120,
+    )
+    assert len(delivered) == N
+    acked = {(m.partition(), m.offset()): m.key() for m in delivered}
+    assert len(acked) == N
+
+    b.kill()
+    b.start()
+
+    got = clients.consume_assigned(b.bootstrap, topic_name, range(4), N, timeout=120)
+    seen = set()
+    for m in got:
+        i = int(m.key())
+        assert m.partition() == i % 4
+        assert m.value() == value(i), f"record {i} differs"
+        assert acked[(m.partition(), m.offset())] == m.key()
+        seen.add(i)
+    assert len(seen) == N
+
+    # The topic and its configuration came back too.
+    md = clients.admin(b.bootstrap).list_topics(topic=topic_name, timeout=10)
+    assert sorted(md.topics[topic_name].partitions) == [0, 1, 2, 3]
+
+
+def test_graceful_stop_and_restart(make_broker, topic_name):
+    b = make_broker(name="graceful")
+    clients.create_topic(b.bootstrap, topic_name, partitions=2, config={"retention.ms": "999999"})
+    p = clients.producer(b.bootstrap, acks="1")
+    clients.produce_all(p, topic_name, [{"value": b"%d" % i, "partition": i % 2}
+                                        for i in range(1000)])
+    code = b.stop()
+    assert code == 0, f"SIGTERM should stop the broker cleanly, exit code {code}"
+    b.start()
+    got = clients.consume_assigned(b.bootstrap, topic_name, [0, 1], 1000)
+    assert sorted(int(m.value()) for m in got) == list(range(1000))
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic_name)
+    a = clients.admin(b.bootstrap)
+    cfg = clients.wait_futures(a.describe_configs([res]))[res]
+    assert cfg["retention.ms"].value == "999999"

@@ -1,0 +1,33 @@
+"""`caudal serve` itself: configuration errors, signals."""
+import subprocess
+
+import pytest
+
+from conftest import caudal_bin, free_port
+
+
+def run_serve(tmp_path, props, timeout=30):
+    cfg = tmp_path / "bad.properties"
+    cfg.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+    return subprocess.run([caudal_bin(), "serve", "--config", str(cfg)], capture_output=True,
+                          timeout=timeout, cwd=tmp_path, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("key,value", [
+    ("no.such.key", "1"),
+    ("num.partitions", "many"),
+    ("log.segment.bytes", "-5"),
+    ("listeners", "PLAINTEXT://127.0.0.1:notaport"),
+])
+def test_config_error_names_the_key(tmp_path, key, value):
+    props = {"node.id": "0", "listeners": f"PLAINTEXT://127.0.0.1:{free_port()}",
+             "log.dirs": str(tmp_path / "data")}
+    props[key] = value
+    r = run_serve(tmp_path, props)
+    assert r.returncode != 0
+    assert key.encode() in r.stderr + r.stdout, (r.stderr + r.stdout).decode(errors="replace")
+
+
+def test_sigterm_exits_zero(make_broker):
+    b = make_broker(name="sigterm")
+    assert b.stop() == 0
