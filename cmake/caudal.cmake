@@ -16,6 +16,12 @@ if(CAUDAL_SANITIZE)
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+if(CAUDAL_FUZZ)
+  # Everything is instrumented for coverage so libFuzzer can steer inside the libraries;
+  # only the fuzz targets link the fuzzer's main (-fsanitize=fuzzer on their own link).
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
 if(CAUDAL_SIM)
   add_compile_definitions(CAUDAL_SIM=1)
 endif()
