@@ -52,6 +52,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -269,6 +270,8 @@ class broker_harness {
       throw harness_error(fmt::format("api {} v{} response: {} trailing byte(s)",
                                       static_cast<int>(Request::api), version, in.remaining()));
     }
+    // Decoded record sets view into the reply's bytes: keep them alive with the harness.
+    _replies.push_back(std::move(reply.bytes));
     return response;
   }
 
@@ -360,6 +363,7 @@ class broker_harness {
   std::unique_ptr<fetch_purgatory> _fetches;
   std::unique_ptr<broker_services> _services;
   std::unique_ptr<broker> _broker;
+  std::deque<std::vector<std::byte>> _replies;  // bytes that returned responses view into
   std::shared_ptr<fake_completion_sink> _sink = std::make_shared<fake_completion_sink>();
   std::uint64_t _next_slot = 0;
   std::int32_t _next_correlation_id = 1;
