@@ -213,3 +213,19 @@ def test_pipelined_good_requests_after_bad_connections(bad_broker):
             got, _ = c.read_response()
             assert got == cid
     assert_healthy(bad_broker)
+
+
+def test_acks0_produce_gets_no_response(bad_broker):
+    """kafka-python expects nothing back for acks=0: an answer would be taken for the answer
+    to its next request."""
+    with wire.Conn(bad_broker.port) as c:
+        c.send(wire.produce_v7(1, "victim", 0, wire.record_batch([(None, b"acks0")]), acks=0))
+        c.send(wire.request(18, 0, 2, b""))
+        cid, _ = c.read_response()
+        assert cid == 2, "the acks=0 produce was answered"
+    # And a failing acks=0 produce (unknown partition) gets no answer either.
+    with wire.Conn(bad_broker.port) as c:
+        c.send(wire.produce_v7(3, "victim", 99, wire.record_batch([(None, b"x")]), acks=0))
+        c.send(wire.request(18, 0, 4, b""))
+        cid, _ = c.read_response()
+        assert cid == 4

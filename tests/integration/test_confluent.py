@@ -6,6 +6,7 @@ import pytest
 from confluent_kafka import (
     OFFSET_BEGINNING,
     TIMESTAMP_CREATE_TIME,
+    TIMESTAMP_LOG_APPEND_TIME,
     KafkaError,
     KafkaException,
     TopicPartition,
@@ -341,3 +342,101 @@ def test_long_poll_wakes_on_new_data(broker, topic_name):
         assert time.monotonic() - start < 4.0, "fetch was not woken by the new record"
     finally:
         c.close()
+
+
+def test_log_append_time(broker, topic_name):
+    clients.create_topic(broker.bootstrap, topic_name,
+                         config={"message.timestamp.type": "LogAppendTime"})
+    before = int(time.time() * 1000)
+    p = clients.producer(broker.bootstrap)
+    clients.produce_all(p, topic_name, [{"value": b"%d" % i, "timestamp": 1000 + i}
+                                        for i in range(10)])
+    after = int(time.time() * 1000)
+    got = clients.consume_assigned(broker.bootstrap, topic_name, [0], 10)
+    for m in got:
+        kind, ts = m.timestamp()
+        assert kind == TIMESTAMP_LOG_APPEND_TIME, m.timestamp()
+        assert before - 1000 <= ts <= after + 1000, (before, ts, after)
+
+
+def test_delete_and_recreate_topic_starts_empty(broker, topic_name):
+    a = clients.admin(broker.bootstrap)
+    clients.create_topic(broker.bootstrap, topic_name, partitions=2)
+    p = clients.producer(broker.bootstrap)
+    clients.produce_all(p, topic_name, [{"value": b"old", "partition": i % 2} for i in range(10)])
+    wait_futures(a.delete_topics([topic_name], operation_timeout=OP_TIMEOUT_S))
+    deadline = time.monotonic() + OP_TIMEOUT_S
+    while topic_name in a.list_topics(timeout=10).topics and time.monotonic() < deadline:
+        time.sleep(0.1)
+    clients.create_topic(broker.bootstrap, topic_name, partitions=1)
+    c = clients.consumer(broker.bootstrap)
+    try:
+        assert c.get_watermark_offsets(TopicPartition(topic_name, 0), timeout=10) == (0, 0)
+    finally:
+        c.close()
+    p = clients.producer(broker.bootstrap)
+    clients.produce_all(p, topic_name, [{"value": b"new"}])
+    got = clients.consume_assigned(broker.bootstrap, topic_name, [0], 1)
+    assert [(m.offset(), m.value()) for m in got] == [(0, b"new")]
+
+
+def test_create_topic_errors(broker, topic_name):
+    a = clients.admin(broker.bootstrap)
+    cases = [
+        (NewTopic(topic_name + ".rf", 1, replication_factor=3),
+         KafkaError.INVALID_REPLICATION_FACTOR),
+        (NewTopic("x" * 250, 1, 1), KafkaError.TOPIC_EXCEPTION),
+        (NewTopic("..", 1, 1), KafkaError.TOPIC_EXCEPTION),
+        (NewTopic(topic_name + ".cfg", 1, 1, config={"no.such.config": "1"}),
+         KafkaError.INVALID_CONFIG),
+        (NewTopic(topic_name + ".compact", 1, 1, config={"cleanup.policy": "compact"}),
+         KafkaError.INVALID_CONFIG),
+    ]
+    for new, code in cases:
+        with pytest.raises(KafkaException) as e:
+            wait_futures(a.create_topics([new]))
+        assert e.value.args[0].code() == code, (new, e.value)
+        assert new.topic not in a.list_topics(timeout=10).topics
+
+
+def test_first_batch_returned_beyond_fetch_limits(broker, topic_name):
+    """KIP-74: a fetch returns the first batch even when it is larger than the limits, so a
+    consumer with small fetch sizes still makes progress."""
+    big = 2 * 1024 * 1024
+    clients.create_topic(broker.bootstrap, topic_name, config={"max.message.bytes": str(big)})
+    values = [os.urandom(512 * 1024) for _ in range(3)]
+    p = clients.producer(broker.bootstrap, **{"message.max.bytes": big, "linger.ms": 0})
+    clients.produce_all(p, topic_name, [{"value": v} for v in values])
+    got = clients.consume_assigned(
+        broker.bootstrap, topic_name, [0], 3,
+        **{"fetch.max.bytes": 1024, "max.partition.fetch.bytes": 1024, "message.max.bytes": 1000,
+           "receive.message.max.bytes": 4 * big},
+    )
+    assert [m.value() for m in got] == values
+
+
+def test_retention_deletes_old_segments(make_broker, topic_name):
+    b = make_broker({"log.retention.check.interval.ms": "300"}, name="retention")
+    clients.create_topic(b.bootstrap, topic_name,
+                         config={"segment.bytes": "16384", "retention.bytes": "32768"})
+    p = clients.producer(b.bootstrap, **{"linger.ms": 0, "batch.num.messages": 1})
+    clients.produce_all(p, topic_name, [{"value": b"%04d" % i + b"x" * 1000}
+                                        for i in range(200)])
+    c = clients.consumer(b.bootstrap)
+    try:
+        deadline = time.monotonic() + 20
+        low = 0
+        while time.monotonic() < deadline:
+            low, high = c.get_watermark_offsets(TopicPartition(topic_name, 0), timeout=10)
+            if low > 0:
+                break
+            time.sleep(0.2)
+        assert high == 200
+        assert 0 < low < 200, "retention.bytes deleted no segment"
+        # About retention.bytes remain: 1 KiB records, 16 KiB segments, 32 KiB kept.
+        assert high - low <= 32 + 16 + 2, (low, high)
+    finally:
+        c.close()
+    got = clients.consume_assigned(b.bootstrap, topic_name, [0], 200 - low)
+    assert got[0].offset() == low
+    assert got[0].value().startswith(b"%04d" % low)

@@ -1,5 +1,10 @@
 """`caudal serve` itself: configuration errors, signals."""
 import subprocess
+import time
+
+from confluent_kafka import OFFSET_END, TopicPartition
+
+import clients
 
 import pytest
 
@@ -31,3 +36,18 @@ def test_config_error_names_the_key(tmp_path, key, value):
 def test_sigterm_exits_zero(make_broker):
     b = make_broker(name="sigterm")
     assert b.stop() == 0
+
+
+def test_sigterm_while_clients_long_poll(make_broker, topic_name):
+    """Graceful shutdown does not wait for a long-polling fetch's full max.wait."""
+    b = make_broker(name="longpoll")
+    clients.create_topic(b.bootstrap, topic_name)
+    c = clients.consumer(b.bootstrap, **{"fetch.wait.max.ms": 30000})
+    try:
+        c.assign([TopicPartition(topic_name, 0, OFFSET_END)])
+        c.poll(1.0)
+        start = time.monotonic()
+        assert b.stop() == 0
+        assert time.monotonic() - start < 10
+    finally:
+        c.close()
