@@ -244,6 +244,14 @@ def test_record_over_topic_limit_is_rejected(broker, topic_name):
     assert len(errors) == 1 and errors[0] is not None
     assert errors[0].code() == KafkaError.MSG_SIZE_TOO_LARGE, errors[0]
 
+    # Raising the limit takes effect at once.
+    a = clients.admin(broker.bootstrap)
+    wait_futures(a.alter_configs([ConfigResource(ConfigResource.Type.TOPIC, topic_name,
+                                                 set_config={"max.message.bytes": "100000"})]))
+    clients.produce_all(p, topic_name, [{"value": b"y" * 50_000}])
+    got = clients.consume_assigned(broker.bootstrap, topic_name, [0], 1)
+    assert got[0].value() == b"y" * 50_000
+
 
 def test_sixty_four_partitions(broker, topic_name):
     clients.create_topic(broker.bootstrap, topic_name, partitions=64)
@@ -288,6 +296,16 @@ def test_offsets_for_times(broker, topic_name):
         assert c.get_watermark_offsets(TopicPartition(topic_name, 0), timeout=10) == (0, 20)
     finally:
         c.close()
+
+
+@pytest.mark.parametrize("isolation", ["read_committed", "read_uncommitted"])
+def test_isolation_levels(broker, topic_name, isolation):
+    clients.create_topic(broker.bootstrap, topic_name)
+    p = clients.producer(broker.bootstrap)
+    clients.produce_all(p, topic_name, [{"value": b"%d" % i} for i in range(100)])
+    got = clients.consume_assigned(broker.bootstrap, topic_name, [0], 100,
+                                   **{"isolation.level": isolation})
+    assert [m.value() for m in got] == [b"%d" % i for i in range(100)]
 
 
 @pytest.mark.parametrize("acks", ["0", "1", "all"])

@@ -1,5 +1,6 @@
 """Durability: what the broker acknowledged with acks=all survives SIGKILL and a restart."""
 import hashlib
+import struct
 import time
 
 from confluent_kafka import TopicPartition
@@ -7,6 +8,7 @@ from confluent_kafka import TopicPartition
 from confluent_kafka.admin import ConfigResource
 
 import clients
+import wire
 
 N = 100_000
 
@@ -105,3 +107,30 @@ def test_graceful_stop_and_restart(make_broker, topic_name):
     a = clients.admin(b.bootstrap)
     cfg = clients.wait_futures(a.describe_configs([res]))[res]
     assert cfg["retention.ms"].value == "999999"
+
+
+def test_many_segments_and_log_start_survive_sigkill(make_broker, topic_name):
+    """Small segments (many files to recover) and a DeleteRecords log start offset."""
+    b = make_broker(name="segments")
+    clients.create_topic(b.bootstrap, topic_name, config={"segment.bytes": "16384"})
+    p = clients.producer(b.bootstrap, acks="all", **{"linger.ms": 0, "batch.num.messages": 10})
+    clients.produce_all(p, topic_name, [{"key": b"%d" % i, "value": value(i)}
+                                        for i in range(5000)])
+    with wire.Conn(b.port) as c:
+        c.send(wire.delete_records_v0(1, topic_name, 0, 1234))
+        cid, body = c.read_response()
+        # throttle_time, topics[1]{name, partitions[1]{partition, low_watermark, error_code}}
+        off = 4 + 4 + 2 + len(topic_name) + 4 + 4
+        low, err = struct.unpack(">qh", body[off: off + 10])
+        assert (cid, low, err) == (1, 1234, 0)
+    segments = list((b.data_dir / f"{topic_name}-0").glob("*.log"))
+    assert len(segments) > 10, "segment.bytes did not roll segments"
+    b.kill()
+    b.start()
+    tc = clients.consumer(b.bootstrap)
+    try:
+        assert tc.get_watermark_offsets(TopicPartition(topic_name, 0), timeout=10) == (1234, 5000)
+    finally:
+        tc.close()
+    got = clients.consume_assigned(b.bootstrap, topic_name, [0], 5000 - 1234)
+    assert [(m.offset(), m.value()) for m in got] == [(i, value(i)) for i in range(1234, 5000)]

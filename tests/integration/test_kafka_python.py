@@ -131,3 +131,21 @@ def test_consume_what_librdkafka_produced(broker, topic_name):
     got = consume(broker, topic_name, [0], 200)
     assert [(m.offset, m.key, m.value) for m in got] == [(i, b"%d" % i, b"x" * i)
                                                          for i in range(200)]
+
+
+def test_offsets_lookups(broker, topic_name):
+    clients.create_topic(broker.bootstrap, topic_name)
+    p = clients.producer(broker.bootstrap)
+    clients.produce_all(p, topic_name, [{"value": b"%d" % i, "timestamp": 10_000 + 100 * i}
+                                        for i in range(30)])
+    c = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=None,
+                      enable_auto_commit=False, request_timeout_ms=TIMEOUT_MS + 5000)
+    try:
+        tp = TopicPartition(topic_name, 0)
+        assert c.beginning_offsets([tp]) == {tp: 0}
+        assert c.end_offsets([tp]) == {tp: 30}
+        found = c.offsets_for_times({tp: 10_000 + 100 * 12 + 1})
+        assert found[tp].offset == 13 and found[tp].timestamp == 10_000 + 100 * 13
+        assert c.offsets_for_times({tp: 10**12})[tp] is None
+    finally:
+        c.close()

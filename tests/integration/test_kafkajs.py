@@ -95,6 +95,10 @@ def test_produce_read_with_librdkafka(broker, topic_name, codec):
     offsets = js(broker, "fetchTopicOffsets", topic=topic_name)
     assert sorted((o["partition"], o["low"], o["high"]) for o in offsets) == [
         (0, "0", "500"), (1, "0", "500")]
+    # ListOffsets by time: batches[j][i] has timestamp base + i and lands in partition i % 2.
+    by_time = js(broker, "fetchTopicOffsetsByTimestamp", topic=topic_name,
+                 timestamp=1_650_000_000_000 + 150)
+    assert sorted((o["partition"], o["offset"]) for o in by_time) == [(0, "75"), (1, "75")]
 
 
 def test_produce_acks(broker, topic_name):

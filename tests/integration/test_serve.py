@@ -5,6 +5,7 @@ import time
 from confluent_kafka import OFFSET_END, TopicPartition
 
 import clients
+import wire
 
 import pytest
 
@@ -51,3 +52,27 @@ def test_sigterm_while_clients_long_poll(make_broker, topic_name):
         assert time.monotonic() - start < 10
     finally:
         c.close()
+
+
+def test_idle_connections_are_closed(make_broker):
+    b = make_broker({"connections.max.idle.ms": "1000"}, name="idle")
+    with wire.Conn(b.port, timeout=15) as c:
+        c.send(wire.request(18, 0, 1, b""))
+        assert c.read_response()[0] == 1
+        start = time.monotonic()
+        assert c.closed_by_peer(), "an idle connection stayed open"
+        assert 0.5 < time.monotonic() - start < 10
+
+
+def test_many_concurrent_connections(make_broker):
+    b = make_broker(name="conns")
+    conns = [wire.Conn(b.port) for _ in range(200)]
+    try:
+        for i, c in enumerate(conns):
+            c.send(b"".join(wire.request(18, 0, i * 10 + k, b"") for k in range(5)))
+        for i, c in enumerate(conns):
+            assert [c.read_response()[0] for _ in range(5)] == [i * 10 + k for k in range(5)]
+    finally:
+        for c in conns:
+            c.close()
+    assert b.alive()

@@ -93,6 +93,11 @@ def produce_v7(correlation_id, topic, partition, batch, acks=1):
     return request(0, 7, correlation_id, body)
 
 
+def delete_records_v0(correlation_id, topic, partition, offset):
+    body = i32(1) + string(topic) + i32(1) + i32(partition) + i64(offset) + i32(10000)
+    return request(21, 0, correlation_id, body)
+
+
 class Conn:
     """A raw connection; read_response() returns (correlation_id, body) or None when the
     broker closed the connection."""

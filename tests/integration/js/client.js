@@ -3,7 +3,8 @@
 //   node client.js BOOTSTRAP COMMAND < JSON-ARGS
 //
 // Prints one JSON result line on stdout and exits 0, or prints the error on stderr and exits 1.
-// Commands: createTopics, listTopics, fetchTopicMetadata, fetchTopicOffsets, describeConfigs,
+// Commands: createTopics, listTopics, fetchTopicMetadata, fetchTopicOffsets,
+// fetchTopicOffsetsByTimestamp, describeConfigs,
 // deleteTopicRecords, deleteTopics, produce, consume (consume joins a consumer group: kafkajs
 // has no consumer without one).
 'use strict';
@@ -64,6 +65,9 @@ const commands = {
   fetchTopicMetadata: (a) => withAdmin((admin) => admin.fetchTopicMetadata({ topics: a.topics })),
 
   fetchTopicOffsets: (a) => withAdmin((admin) => admin.fetchTopicOffsets(a.topic)),
+
+  fetchTopicOffsetsByTimestamp: (a) =>
+    withAdmin((admin) => admin.fetchTopicOffsetsByTimestamp(a.topic, a.timestamp)),
 
   describeConfigs: (a) =>
     withAdmin((admin) =>
