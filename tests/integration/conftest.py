@@ -202,6 +202,13 @@ class Broker:
                     pos += 12 + length
         return codecs
 
+    def assert_stored_codec(self, topic: str, codec: int):
+        """The topic's batches are compressed with `codec`, except perhaps some uncompressed
+        ones: librdkafka sends a batch uncompressed when compressing does not make it
+        smaller (small batches under load)."""
+        codecs = self.topic_batch_codecs(topic)
+        assert codec in codecs and codecs <= {0, codec}, f"codecs {codecs}, expected {codec}"
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):

@@ -190,7 +190,7 @@ def test_compression_roundtrip(broker, topic_name, codec):
         assert offs == list(range(len(want)))
     # The batches are stored as sent, compressed with the codec asked for (librdkafka
     # silently sends uncompressed batches to a broker that advertises too little).
-    assert broker.topic_batch_codecs(topic_name) == {CODECS[codec]}
+    broker.assert_stored_codec(topic_name, CODECS[codec])
 
 
 def test_keys_null_values_headers_timestamps(broker, topic_name):

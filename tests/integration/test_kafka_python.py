@@ -104,7 +104,7 @@ def test_produce_consume(broker, topic_name, codec):
     assert [(m.key, m.value, m.headers, m.timestamp) for m in got] == [
         (b"k%d" % i, b"value %d " % i * 10, [("h", b"%d" % i)], 1000 + i) for i in want]
     codec_ids = {None: 0, "gzip": 1, "snappy": 2, "lz4": 3}
-    assert broker.topic_batch_codecs(topic_name) == {codec_ids[codec]}
+    broker.assert_stored_codec(topic_name, codec_ids[codec])
 
 
 def test_produce_zstd_read_with_librdkafka(broker, topic_name):
@@ -121,7 +121,7 @@ def test_produce_zstd_read_with_librdkafka(broker, topic_name):
     got = clients.consume_assigned(broker.bootstrap, topic_name, [0], 300)
     assert [(m.key(), m.value()) for m in got] == [(b"%d" % i, b"zstd %d" % i * 20)
                                                    for i in range(300)]
-    assert broker.topic_batch_codecs(topic_name) == {4}
+    broker.assert_stored_codec(topic_name, 4)
 
 
 def test_consume_what_librdkafka_produced(broker, topic_name):

@@ -90,7 +90,7 @@ def test_produce_read_with_librdkafka(broker, topic_name, codec):
             assert m.timestamp()[1] == w["timestamp"]
             assert m.headers() == [("trace", base64.b64decode(w["headers"]["trace"]))]
 
-    assert broker.topic_batch_codecs(topic_name) == {{"none": 0, "gzip": 1, "snappy": 2}[codec]}
+    broker.assert_stored_codec(topic_name, {"none": 0, "gzip": 1, "snappy": 2}[codec])
 
     offsets = js(broker, "fetchTopicOffsets", topic=topic_name)
     assert sorted((o["partition"], o["low"], o["high"]) for o in offsets) == [

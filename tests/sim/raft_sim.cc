@@ -1,0 +1,779 @@
+// The deterministic Raft simulator. Goal: find any schedule of delays, drops, duplicates,
+// partitions, crashes (with torn writes), clock drift and client operations under which
+// the Raft core breaks a safety invariant, loses liveness once faults stop, or gives a
+// non-linearizable history. Method: N raft_cores in one thread, one random_source for
+// every choice, invariants checked after every ready is carried out (docs/raft.md).
+
+#include "raft_sim.h"
+
+#include "base/assert.h"
+#include "base/random.h"
+#include "linearizability.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace caudal::sim {
+
+using raft::entry;
+using raft::log_index;
+using raft::message;
+using raft::node_id;
+using raft::term_id;
+
+const char* mutation_name(raft::mutation m) {
+  switch (m) {
+    case raft::mutation::none:
+      return "none";
+    case raft::mutation::vote_without_log_check:
+      return "vote_without_log_check";
+    case raft::mutation::commit_old_term_by_count:
+      return "commit_old_term_by_count";
+    case raft::mutation::forget_vote:
+      return "forget_vote";
+  }
+  return "?";
+}
+
+bool parse_mutation(const std::string& name, raft::mutation& out) {
+  for (auto m : {raft::mutation::none, raft::mutation::vote_without_log_check,
+                 raft::mutation::commit_old_term_by_count, raft::mutation::forget_vote}) {
+    if (name == mutation_name(m)) {
+      out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+std::uint64_t mix(std::uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+std::uint64_t combine(std::uint64_t h, std::uint64_t x) {
+  return mix(h ^ mix(x + 0x9E3779B97F4A7C15ull));
+}
+
+std::uint64_t entry_hash(const entry& e) {
+  std::uint64_t h = combine(static_cast<std::uint64_t>(e.term()), static_cast<std::uint64_t>(e.kind));
+  for (std::size_t i = 0; i < e.data.size(); i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, e.data.data() + i, std::min<std::size_t>(8, e.data.size() - i));
+    h = combine(h, word);
+  }
+  return combine(h, e.data.size());
+}
+
+// A client write as entry data: client id, operation sequence number, value written.
+struct write_op {
+  std::uint32_t client;
+  std::uint32_t seq;
+  std::int64_t value;
+};
+std::vector<std::byte> encode(const write_op& w) {
+  std::vector<std::byte> out(sizeof(write_op));
+  std::memcpy(out.data(), &w, sizeof(write_op));
+  return out;
+}
+std::optional<write_op> decode(const entry& e) {
+  if (e.kind != raft::entry_kind::normal || e.data.size() != sizeof(write_op)) return {};
+  write_op w;
+  std::memcpy(&w, e.data.data(), sizeof(write_op));
+  return w;
+}
+
+/// A node's disk. Every ready is synced before its messages go out, so what is here is
+/// durable; a crash in the middle of persisting a ready keeps only part of it (torn).
+/// prefix[i] hashes entries 1..i, which makes log matching checks O(1).
+class sim_disk final : public raft::log_store {
+ public:
+  [[nodiscard]] log_index last_index() const override {
+    return log_index(static_cast<std::int64_t>(_entries.size()));
+  }
+  [[nodiscard]] term_id term_at(log_index index) const override {
+    CAUDAL_ASSERT(index() >= 0 && index <= last_index(), "term_at({}) past {}", index,
+                  last_index());
+    return index() == 0 ? term_id(0) : _entries[static_cast<std::size_t>(index() - 1)].term;
+  }
+  void read(log_index first, log_index last_inclusive, std::size_t bytes_max,
+            std::vector<entry>& out) const override {
+    CAUDAL_ASSERT(first() >= 1 && first <= last_inclusive && last_inclusive <= last_index(),
+                  "read [{}, {}] past {}", first, last_inclusive, last_index());
+    std::size_t bytes = 0;
+    for (log_index i = first; i <= last_inclusive; i = i + 1) {
+      const entry& e = _entries[static_cast<std::size_t>(i() - 1)];
+      if (i > first && bytes + e.data.size() > bytes_max) break;
+      bytes += e.data.size();
+      out.push_back(e);
+    }
+  }
+
+  void truncate(log_index from) {
+    if (from > last_index()) return;
+    _entries.resize(static_cast<std::size_t>(from() - 1));
+    _prefix.resize(_entries.size() + 1);
+  }
+  void append(const entry& e) {
+    CAUDAL_ASSERT(e.index == last_index() + 1, "disk append {} after {}", e.index, last_index());
+    _prefix.push_back(combine(_prefix.back(), entry_hash(e)));
+    _entries.push_back(e);
+  }
+  [[nodiscard]] std::uint64_t prefix(log_index i) const {
+    return _prefix[static_cast<std::size_t>(i())];
+  }
+  [[nodiscard]] const entry& at(log_index i) const {
+    return _entries[static_cast<std::size_t>(i() - 1)];
+  }
+
+  raft::hard_state state;
+
+ private:
+  std::vector<entry> _entries;
+  std::vector<std::uint64_t> _prefix{0};
+};
+
+struct node_state {
+  node_id id;
+  bool up = false;
+  std::uint64_t incarnation = 0;
+  sim_disk disk;
+  std::unique_ptr<random_source> random;
+  std::unique_ptr<raft::raft_core> core;
+  std::int64_t value = 0;  // the register: the state machine
+  log_index applied{0};
+  log_index commit_seen{0};
+  term_id completeness_checked{-1};
+  std::uint64_t drift_skip_per_mille = 0;
+  std::uint64_t drift_extra_per_mille = 0;
+};
+
+struct in_flight {
+  std::uint64_t deliver_at;
+  std::uint64_t order;  // random tie-break: equal delivery times arrive in random order
+  message m;
+};
+
+struct committed_entry {
+  term_id term;
+  std::uint64_t prefix;
+  std::uint64_t hash;
+  term_id commit_term;  // the term of the leader that first committed it
+};
+
+struct client_state {
+  enum class phase : std::uint8_t { idle, writing, reading };
+  std::uint32_t id = 0;
+  phase state = phase::idle;
+  std::uint32_t seq = 0;
+  std::size_t op = 0;  // index into the history
+  std::size_t node = 0;
+  std::uint64_t incarnation = 0;
+  std::uint64_t deadline = 0;
+  std::uint64_t read_id = 0;
+  std::optional<log_index> read_index;
+  std::uint64_t next_attempt = 0;
+};
+
+class simulation {
+ public:
+  explicit simulation(const sim_options& options) : _options(options), _random(options.seed) {
+    draw_parameters();
+  }
+
+  sim_result run() {
+    for (std::size_t i = 0; i < _nodes.size(); ++i) restart(i);
+    for (std::uint64_t t = 0; t < _fault_ticks && _result.failure.empty(); ++t) step_tick();
+    if (_result.failure.empty()) liveness();
+    if (_result.failure.empty()) check_history();
+    _result.ticks = _now;
+    _result.trace_hash = _trace;
+    _result.committed = static_cast<std::uint64_t>(_committed.size());
+    _result.elections = _leaders.size();
+    return _result;
+  }
+
+ private:
+  // ---- Parameters -----------------------------------------------------------------------
+  void draw_parameters() {
+    static constexpr std::size_t sizes[] = {3, 3, 5, 4, 1, 3, 5, 2};
+    const std::size_t n = sizes[_random.uniform(std::size(sizes))];
+    _config.election_timeout_ticks = static_cast<std::int32_t>(_random.range(8, 14));
+    _config.heartbeat_interval_ticks = static_cast<std::int32_t>(_random.range(1, 3));
+    _config.pre_vote = !_random.chance(1, 5);
+    _config.check_quorum = !_random.chance(1, 5);
+    _config.inflight_max = static_cast<std::size_t>(_random.range(1, 4));
+    _config.append_entries_max = static_cast<std::size_t>(_random.range(1, 8));
+    _config.apply_entries_max = static_cast<std::size_t>(_random.range(1, 16));
+    _config.uncommitted_max = static_cast<std::size_t>(_random.range(4, 64));
+    _config.mutation = _options.mutation;
+    for (std::size_t i = 0; i < n; ++i) _config.voters.push_back(node_id(static_cast<std::int32_t>(i)));
+    _nodes = std::vector<node_state>(n);  // never resized: cores hold references to disks
+    for (std::size_t i = 0; i < n; ++i) {
+      _nodes[i].id = node_id(static_cast<std::int32_t>(i));
+      if (_random.chance(1, 3)) {
+        _nodes[i].drift_skip_per_mille = _random.uniform(100);
+        _nodes[i].drift_extra_per_mille = _random.uniform(100);
+      }
+    }
+    _cut.assign(n * n, false);
+    const auto et = static_cast<std::int64_t>(_config.election_timeout_ticks);
+    _fault_ticks = static_cast<std::uint64_t>(_random.range(150, 500));
+    _delay_max = static_cast<std::uint64_t>(_random.range(1, et / 2));
+    _long_delay_per_mille = _random.uniform(20);
+    _drop_per_mille = _random.chance(1, 4) ? 0 : _random.uniform(200);
+    _duplicate_per_mille = _random.uniform(80);
+    _crash_per_mille = _random.chance(1, 5) ? 0 : _random.uniform(25);
+    _restart_per_mille = static_cast<std::uint64_t>(_random.range(20, 150));
+    _torn_per_mille = _random.uniform(30);
+    _partition_per_mille = _random.uniform(25);
+    _transfer_per_mille = _random.uniform(15);
+    _clients.resize(static_cast<std::size_t>(_random.range(1, 3)));
+    for (std::size_t c = 0; c < _clients.size(); ++c) {
+      _clients[c].id = static_cast<std::uint32_t>(c + 1);
+    }
+    trace("params n={} et={} hb={} prevote={} cq={} inflight={} batch={} faults={} "
+          "delay<={} drop={} dup={} crash={} torn={} part={}",
+          n, _config.election_timeout_ticks, _config.heartbeat_interval_ticks,
+          _config.pre_vote, _config.check_quorum, _config.inflight_max,
+          _config.append_entries_max, _fault_ticks, _delay_max, _drop_per_mille,
+          _duplicate_per_mille, _crash_per_mille, _torn_per_mille, _partition_per_mille);
+  }
+
+  // ---- Tracing and failure ---------------------------------------------------------------
+  template <class... Args>
+  void trace(fmt::format_string<Args...> format, Args&&... args) {
+    const std::string line = fmt::format(format, std::forward<Args>(args)...);
+    for (char c : line) _trace = combine(_trace, static_cast<std::uint64_t>(c));
+    if (_options.trace) fmt::print("[{:6}] {}\n", _now, line);
+  }
+  void hash_event(std::uint64_t a, std::uint64_t b = 0, std::uint64_t c = 0) {
+    _trace = combine(combine(combine(_trace, a), b), c);
+  }
+  template <class... Args>
+  void fail(fmt::format_string<Args...> format, Args&&... args) {
+    if (!_result.failure.empty()) return;
+    _result.failure = fmt::format("tick {}: {}", _now, fmt::format(format, std::forward<Args>(args)...));
+    if (_options.trace) fmt::print("FAILURE {}\n", _result.failure);
+  }
+  [[nodiscard]] bool failed() const { return !_result.failure.empty(); }
+  [[nodiscard]] std::size_t quorum() const { return _nodes.size() / 2 + 1; }
+
+  // ---- Nodes -----------------------------------------------------------------------------
+  void restart(std::size_t i) {
+    node_state& n = _nodes[i];
+    CAUDAL_ASSERT(!n.up, "restarting a running node {}", i);
+    n.up = true;
+    ++n.incarnation;
+    n.random = std::make_unique<random_source>(_random.next());
+    raft::config cfg = _config;
+    cfg.self = n.id;
+    n.core = std::make_unique<raft::raft_core>(cfg, n.disk.state, n.disk, *n.random);
+    n.value = 0;
+    n.applied = log_index(0);
+    n.commit_seen = log_index(0);
+    n.completeness_checked = term_id(-1);
+    trace("restart n{} term={} vote={} last={}", i, n.disk.state.term, n.disk.state.voted_for,
+          n.disk.last_index());
+  }
+
+  void crash(std::size_t i) {
+    node_state& n = _nodes[i];
+    n.up = false;
+    n.core.reset();
+    n.random.reset();
+    trace("crash n{}", i);
+  }
+
+  // Carries out every ready of node i: persist, send, apply; then checks invariants.
+  void process(std::size_t i) {
+    node_state& n = _nodes[i];
+    while (n.up && !failed() && n.core->has_ready()) {
+      raft::ready r = n.core->drain();
+      if (_faults && _random.chance(_torn_per_mille, 1000) &&
+          (r.term_and_vote || !r.entries.empty())) {
+        persist_torn(i, r);
+        return;
+      }
+      if (r.truncate_from) n.disk.truncate(*r.truncate_from);
+      for (const entry& e : r.entries) {
+        n.disk.append(e);
+        check_log_matching(i, e.index);
+      }
+      if (r.term_and_vote) n.disk.state = *r.term_and_vote;
+      check_node(i);
+      for (message& m : r.messages) send(std::move(m));
+      for (const entry& e : r.committed) apply(i, e);
+      for (const raft::read_state& rs : r.reads) {
+        for (client_state& c : _clients) {
+          if (c.state == client_state::phase::reading && c.read_id == rs.request_id &&
+              c.node == i && c.incarnation == n.incarnation) {
+            c.read_index = rs.index;
+          }
+        }
+      }
+    }
+  }
+
+  // A crash while the ready was being written: the log keeps a prefix of the writes (the
+  // last one torn, so dropped by recovery), the term/vote file is old or new.
+  void persist_torn(std::size_t i, const raft::ready& r) {
+    node_state& n = _nodes[i];
+    std::size_t writes = r.entries.size() + (r.truncate_from ? 1 : 0);
+    std::size_t kept = static_cast<std::size_t>(_random.uniform(writes + 1));
+    if (r.truncate_from && kept > 0) {
+      n.disk.truncate(*r.truncate_from);
+      --kept;
+    }
+    for (std::size_t k = 0; k < kept && k < r.entries.size(); ++k) {
+      n.disk.append(r.entries[k]);
+      check_log_matching(i, r.entries[k].index);
+    }
+    if (r.term_and_vote && _random.chance(1, 2)) n.disk.state = *r.term_and_vote;
+    trace("torn write n{}", i);
+    crash(i);
+  }
+
+  void apply(std::size_t i, const entry& e) {
+    node_state& n = _nodes[i];
+    if (e.index != n.applied + 1) {
+      fail("n{} applied {} after {}", i, e.index, n.applied);
+      return;
+    }
+    n.applied = e.index;
+    // State machine safety: every node applies the same entry at each index.
+    const auto slot = static_cast<std::size_t>(e.index() - 1);
+    if (slot >= _committed.size()) {
+      fail("n{} applied {} beyond the known commit {}", i, e.index, _committed.size());
+      return;
+    }
+    if (_committed[slot].term != e.term || _committed[slot].hash != entry_hash(e)) {
+      fail("state machine safety: n{} applied term {} at {}, committed was term {}", i, e.term,
+           e.index, _committed[slot].term);
+      return;
+    }
+    hash_event(7, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(e.index()));
+    if (auto w = decode(e)) {
+      n.value = w->value;
+      for (client_state& c : _clients) {
+        if (c.state == client_state::phase::writing && c.id == w->client && c.seq == w->seq) {
+          _history[c.op].complete = ++_event;
+          c.state = client_state::phase::idle;
+          trace("client {} write {} ok", c.id, w->value);
+        }
+      }
+    }
+  }
+
+  // ---- Invariants ------------------------------------------------------------------------
+  void check_log_matching(std::size_t i, log_index index) {
+    // Log matching (Raft §5.3): two logs with an entry of the same index and term hold the
+    // same entries up to it, over all nodes and all time: one prefix hash per (index, term).
+    const node_state& n = _nodes[i];
+    const auto key = std::make_pair(index(), n.disk.term_at(index)());
+    const auto [it, inserted] = _log_prefixes.emplace(key, n.disk.prefix(index));
+    if (!inserted && it->second != n.disk.prefix(index)) {
+      fail("log matching: n{} holds a different log up to index {} term {}", i, index,
+           n.disk.term_at(index));
+    }
+  }
+
+  [[nodiscard]] bool holds_committed(const node_state& n, std::size_t count) const {
+    if (count == 0) return true;
+    const log_index at(static_cast<std::int64_t>(count));
+    return n.disk.last_index() >= at && n.disk.prefix(at) == _committed[count - 1].prefix;
+  }
+
+  void check_leader_completeness(std::size_t i) {
+    // Leader completeness (Raft §5.4): a leader of term T holds every entry committed by a
+    // leader of an earlier term.
+    const node_state& n = _nodes[i];
+    const term_id term = n.core->term();
+    std::size_t count = _committed.size();
+    while (count > 0 && _committed[count - 1].commit_term >= term) --count;
+    if (!holds_committed(n, count)) {
+      fail("leader completeness: n{} leads term {} without committed entry {}", i, term, count);
+    }
+  }
+
+  void check_node(std::size_t i) {
+    node_state& n = _nodes[i];
+    raft::raft_core& core = *n.core;
+    // Commit index monotonic within an incarnation (it restarts from 0 after a crash).
+    if (core.commit_index() < n.commit_seen) {
+      fail("n{} commit index went back {} -> {}", i, n.commit_seen, core.commit_index());
+      return;
+    }
+    n.commit_seen = core.commit_index();
+    if (core.role() == raft::role::leader) {
+      // Election safety (Raft §5.2): at most one leader per term.
+      const auto [it, inserted] = _leaders.emplace(core.term()(), i);
+      if (!inserted && it->second != i) {
+        fail("election safety: n{} and n{} both lead term {}", it->second, i, core.term());
+        return;
+      }
+      if (inserted) trace("leader n{} term {}", i, core.term());
+      if (n.completeness_checked != core.term()) {
+        n.completeness_checked = core.term();
+        check_leader_completeness(i);
+      }
+    }
+    const auto commit = static_cast<std::size_t>(core.commit_index()());
+    if (commit > 0 && commit <= _committed.size() && !holds_committed(n, commit)) {
+      fail("committed entry changed: n{} commits a different log up to {}", i, commit);
+      return;
+    }
+    if (commit > _committed.size()) {
+      if (!holds_committed(n, _committed.size())) {
+        fail("committed entry lost: n{} commits {} over a different prefix", i, commit);
+        return;
+      }
+      for (std::size_t k = _committed.size() + 1; k <= commit; ++k) {
+        const log_index at(static_cast<std::int64_t>(k));
+        _committed.push_back(committed_entry{n.disk.term_at(at), n.disk.prefix(at),
+                                             entry_hash(n.disk.at(at)), core.term()});
+      }
+      for (std::size_t j = 0; j < _nodes.size(); ++j) {
+        const node_state& other = _nodes[j];
+        if (other.up && other.core->role() == raft::role::leader &&
+            other.core->term() > core.term() && !holds_committed(other, commit)) {
+          fail("leader completeness: n{} leads term {} without entry {} committed in {}", j,
+               other.core->term(), commit, core.term());
+          return;
+        }
+      }
+    }
+    // Durability: a committed entry is on a majority of disks (an acks=all write is never
+    // lost whatever crashes next).
+    if (!_committed.empty()) {
+      std::size_t holders = 0;
+      for (const node_state& other : _nodes) holders += holds_committed(other, _committed.size());
+      if (holders < quorum()) {
+        fail("committed entry {} is on {} disks, fewer than a majority", _committed.size(),
+             holders);
+      }
+    }
+  }
+
+  // ---- Network ---------------------------------------------------------------------------
+  void send(message m) {
+    ++_result.messages;
+    const std::size_t copies = _faults && _random.chance(_duplicate_per_mille, 1000) ? 2 : 1;
+    for (std::size_t k = 0; k < copies; ++k) {
+      std::uint64_t delay = 1 + _random.uniform(_delay_max);
+      if (_faults && _random.chance(_long_delay_per_mille, 1000)) {
+        delay += _random.uniform(static_cast<std::uint64_t>(4 * _config.election_timeout_ticks));
+      }
+      _network.push_back(in_flight{_now + delay, _random.next(), k + 1 < copies ? m : std::move(m)});
+    }
+  }
+
+  void deliver_due() {
+    std::vector<in_flight> due;
+    auto split = std::partition(_network.begin(), _network.end(),
+                                [&](const in_flight& f) { return f.deliver_at > _now; });
+    due.assign(std::make_move_iterator(split), std::make_move_iterator(_network.end()));
+    _network.erase(split, _network.end());
+    std::sort(due.begin(), due.end(), [](const in_flight& a, const in_flight& b) {
+      return a.deliver_at != b.deliver_at ? a.deliver_at < b.deliver_at : a.order < b.order;
+    });
+    for (in_flight& f : due) {
+      if (failed()) return;
+      const auto from = static_cast<std::size_t>(f.m.from());
+      const auto to = static_cast<std::size_t>(f.m.to());
+      node_state& n = _nodes[to];
+      const bool dropped = !n.up || _cut[from * _nodes.size() + to] ||
+                           (_faults && _random.chance(_drop_per_mille, 1000));
+      hash_event(static_cast<std::uint64_t>(f.m.type) + (dropped ? 100 : 0),
+                 from * 64 + to, static_cast<std::uint64_t>(f.m.term() * 1000003 + f.m.index()));
+      if (dropped) continue;
+      n.core->step(f.m);
+      process(to);
+    }
+  }
+
+  // ---- Faults ----------------------------------------------------------------------------
+  void inject_faults() {
+    const std::size_t n = _nodes.size();
+    if (_random.chance(_crash_per_mille, 1000)) {
+      const auto i = static_cast<std::size_t>(_random.uniform(n));
+      if (_nodes[i].up) crash(i);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!_nodes[i].up && _random.chance(_restart_per_mille, 1000)) {
+        restart(i);
+        process(i);
+      }
+    }
+    if (_random.chance(_partition_per_mille, 1000)) {
+      const std::uint64_t kind = _random.uniform(10);
+      if (kind < 4) {
+        std::fill(_cut.begin(), _cut.end(), false);
+        trace("heal");
+      } else if (kind < 7) {
+        // A symmetric partition: a random side against the rest.
+        std::vector<bool> side(n);
+        for (std::size_t i = 0; i < n; ++i) side[i] = _random.chance(1, 2);
+        for (std::size_t a = 0; a < n; ++a) {
+          for (std::size_t b = 0; b < n; ++b) _cut[a * n + b] = side[a] != side[b];
+        }
+        trace("partition");
+      } else {
+        // An asymmetric cut: a can no longer reach b, b still reaches a.
+        const auto a = static_cast<std::size_t>(_random.uniform(n));
+        const auto b = static_cast<std::size_t>(_random.uniform(n));
+        _cut[a * n + b] = true;
+        trace("cut n{} -> n{}", a, b);
+      }
+    }
+    if (_random.chance(_transfer_per_mille, 1000)) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (_nodes[i].up && _nodes[i].core->role() == raft::role::leader) {
+          const node_id target(static_cast<std::int32_t>(_random.uniform(n)));
+          ignore_error(_nodes[i].core->transfer_leadership(target), "the sim tries anyway");
+          trace("transfer n{} -> n{}", i, target);
+          process(i);
+          break;
+        }
+      }
+    }
+  }
+
+  void heal() {
+    _faults = false;
+    std::fill(_cut.begin(), _cut.end(), false);
+    for (std::size_t i = 0; i < _nodes.size(); ++i) {
+      if (!_nodes[i].up) restart(i);
+      process(i);
+    }
+    trace("faults stop");
+  }
+
+  // ---- Time ------------------------------------------------------------------------------
+  void step_tick() {
+    ++_now;
+    hash_event(1, _now);
+    if (_faults) inject_faults();
+    for (std::size_t i = 0; i < _nodes.size() && !failed(); ++i) {
+      node_state& n = _nodes[i];
+      if (!n.up) continue;
+      int ticks = 1;
+      if (_random.chance(n.drift_skip_per_mille, 1000)) ticks = 0;
+      if (_random.chance(n.drift_extra_per_mille, 1000)) ticks = 2;
+      for (int k = 0; k < ticks && n.up; ++k) {
+        n.core->tick();
+        process(i);
+      }
+    }
+    if (!failed()) deliver_due();
+    if (!failed()) run_clients();
+  }
+
+  // ---- Clients ---------------------------------------------------------------------------
+  [[nodiscard]] std::optional<std::size_t> find_leader_via(std::size_t i) const {
+    const node_state& n = _nodes[i];
+    if (!n.up) return {};
+    if (n.core->role() == raft::role::leader) return i;
+    const node_id hint = n.core->leader();
+    if (hint == raft::node_none) return {};
+    const auto h = static_cast<std::size_t>(hint());
+    if (_nodes[h].up && _nodes[h].core->role() == raft::role::leader) return h;
+    return {};
+  }
+
+  void run_clients() {
+    const auto timeout = static_cast<std::uint64_t>(8 * _config.election_timeout_ticks);
+    for (client_state& c : _clients) {
+      switch (c.state) {
+        case client_state::phase::writing:
+          if (_now > c.deadline) {
+            // Unknown outcome: it may still commit. The history keeps it open-ended.
+            trace("client {} write timed out", c.id);
+            c.state = client_state::phase::idle;
+          }
+          break;
+        case client_state::phase::reading: {
+          const node_state& n = _nodes[c.node];
+          if (!n.up || n.incarnation != c.incarnation || _now > c.deadline) {
+            _history[c.op].complete = 0;  // dropped: a read without a response has no effect
+            c.state = client_state::phase::idle;
+            trace("client {} read dropped", c.id);
+          } else if (c.read_index && n.applied >= *c.read_index) {
+            _history[c.op].value = n.value;
+            _history[c.op].complete = ++_event;
+            c.state = client_state::phase::idle;
+            trace("client {} read {} at {}", c.id, n.value, *c.read_index);
+          }
+          break;
+        }
+        case client_state::phase::idle:
+          if (_clients_stopped || _now < c.next_attempt || !_random.chance(1, 3)) break;
+          start_operation(c, timeout);
+          break;
+      }
+    }
+  }
+
+  void start_operation(client_state& c, std::uint64_t timeout) {
+    const auto via = static_cast<std::size_t>(_random.uniform(_nodes.size()));
+    const auto leader = find_leader_via(via);
+    if (!leader) {
+      c.next_attempt = _now + 3;
+      return;
+    }
+    node_state& n = _nodes[*leader];
+    c.node = *leader;
+    c.incarnation = n.incarnation;
+    c.deadline = _now + timeout;
+    c.op = _history.size();
+    if (_random.chance(3, 5)) {
+      const std::int64_t value = ++_last_value;
+      ++c.seq;
+      _history.push_back({register_op::kind::write, value, ++_event, no_completion});
+      auto r = n.core->propose(encode(write_op{c.id, c.seq, value}));
+      if (!r) {
+        _history.pop_back();
+        c.next_attempt = _now + 2;
+        return;
+      }
+      c.state = client_state::phase::writing;
+      trace("client {} write {} at n{} index {}", c.id, value, *leader, *r);
+    } else {
+      c.read_id = ++_last_read_id;
+      c.read_index.reset();
+      _history.push_back({register_op::kind::read, 0, ++_event, no_completion});
+      auto r = n.core->read_index(c.read_id);
+      if (!r) {
+        _history.pop_back();
+        c.next_attempt = _now + 2;
+        return;
+      }
+      c.state = client_state::phase::reading;
+      trace("client {} read at n{}", c.id, *leader);
+    }
+    process(*leader);
+  }
+
+  // ---- Phases ----------------------------------------------------------------------------
+  [[nodiscard]] std::optional<std::size_t> stable_leader() const {
+    for (std::size_t i = 0; i < _nodes.size(); ++i) {
+      const node_state& l = _nodes[i];
+      if (!l.up || l.core->role() != raft::role::leader) continue;
+      if (l.core->term_at(l.core->commit_index()) != l.core->term()) continue;
+      bool all = true;
+      for (const node_state& n : _nodes) {
+        all = all && n.up && n.core->term() == l.core->term() && n.core->leader() == l.id;
+      }
+      if (all) return i;
+    }
+    return {};
+  }
+
+  void liveness() {
+    heal();
+    const auto et = static_cast<std::uint64_t>(_config.election_timeout_ticks);
+    // Pre-vote and leases can cost a few rounds: a leader within 30 election timeouts.
+    const std::uint64_t elect_by = _now + 30 * et;
+    while (!failed() && !stable_leader()) {
+      if (_now >= elect_by) {
+        fail("liveness: no stable leader {} ticks after faults stopped", 30 * et);
+        return;
+      }
+      step_tick();
+    }
+    if (failed()) return;
+    const std::uint64_t first_event = _event;
+    const std::uint64_t stop_clients = _now + 10 * et;
+    const std::uint64_t done_by = stop_clients + 10 * et;
+    // Clients keep going for a while; every operation they start must finish.
+    for (client_state& c : _clients) c.next_attempt = 0;
+    while (!failed()) {
+      if (_now >= stop_clients) _clients_stopped = true;
+      if (_clients_stopped && converged()) break;
+      if (_now >= done_by) {
+        fail("liveness: not converged {} ticks after a stable leader", done_by - stop_clients + 10 * et);
+        return;
+      }
+      step_tick();
+    }
+    if (failed()) return;
+    for (const register_op& op : _history) {
+      if (op.invoke > first_event && (op.complete == no_completion || op.complete == 0)) {
+        fail("liveness: an operation invoked after the leader was stable never completed");
+        return;
+      }
+    }
+  }
+
+  [[nodiscard]] bool converged() const {
+    for (const client_state& c : _clients) {
+      if (c.state != client_state::phase::idle) return false;
+    }
+    const auto l = stable_leader();
+    if (!l) return false;
+    const log_index last = _nodes[*l].core->last_index();
+    for (const node_state& n : _nodes) {
+      if (n.core->commit_index() != last || n.applied != last) return false;
+    }
+    return true;
+  }
+
+  void check_history() {
+    std::vector<register_op> ops;
+    for (const register_op& op : _history) {
+      if (op.complete != 0) ops.push_back(op);
+    }
+    _result.operations = ops.size();
+    const auto verdict = check_register(ops, 0);
+    _result.linearizability_gave_up = verdict.gave_up;
+    if (!verdict.linearizable) fail("the client history is not linearizable ({} ops)", ops.size());
+  }
+
+  const sim_options _options;
+  random_source _random;
+  sim_result _result;
+  raft::config _config;
+  std::vector<node_state> _nodes;
+  std::vector<in_flight> _network;
+  std::vector<bool> _cut;  // _cut[a * n + b]: a cannot reach b
+  std::vector<client_state> _clients;
+  std::vector<register_op> _history;
+  std::vector<committed_entry> _committed;                        // index i at [i - 1]
+  std::map<std::pair<std::int64_t, std::int64_t>, std::uint64_t> _log_prefixes;  // (index, term)
+  std::map<std::int64_t, std::size_t> _leaders;                    // term -> node
+  std::uint64_t _now = 0;
+  std::uint64_t _event = 0;
+  std::uint64_t _trace = 0;
+  std::int64_t _last_value = 0;
+  std::uint64_t _last_read_id = 0;
+  bool _faults = true;
+  bool _clients_stopped = false;
+
+  std::uint64_t _fault_ticks = 0;
+  std::uint64_t _delay_max = 1;
+  std::uint64_t _long_delay_per_mille = 0;
+  std::uint64_t _drop_per_mille = 0;
+  std::uint64_t _duplicate_per_mille = 0;
+  std::uint64_t _crash_per_mille = 0;
+  std::uint64_t _restart_per_mille = 0;
+  std::uint64_t _torn_per_mille = 0;
+  std::uint64_t _partition_per_mille = 0;
+  std::uint64_t _transfer_per_mille = 0;
+};
+
+}  // namespace
+
+sim_result run_simulation(const sim_options& options) {
+  simulation s(options);
+  return s.run();
+}
+
+}  // namespace caudal::sim
