@@ -24,8 +24,8 @@ constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
 }  // namespace
 
-linearizability_result check_register(std::span<const register_op> history,
-                                      std::int64_t initial, std::size_t states_max) {
+linearizability_result check_register(std::span<const register_op> history, std::int64_t initial,
+                                      std::size_t states_max) {
   linearizability_result result;
   struct stamp {
     std::uint64_t time;

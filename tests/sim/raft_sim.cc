@@ -64,7 +64,8 @@ std::uint64_t combine(std::uint64_t h, std::uint64_t x) {
 }
 
 std::uint64_t entry_hash(const entry& e) {
-  std::uint64_t h = combine(static_cast<std::uint64_t>(e.term()), static_cast<std::uint64_t>(e.kind));
+  std::uint64_t h =
+      combine(static_cast<std::uint64_t>(e.term()), static_cast<std::uint64_t>(e.kind));
   for (std::size_t i = 0; i < e.data.size(); i += 8) {
     std::uint64_t word = 0;
     std::memcpy(&word, e.data.data() + i, std::min<std::size_t>(8, e.data.size() - i));
@@ -190,8 +191,10 @@ class simulation {
   }
 
   sim_result run() {
-    for (std::size_t i = 0; i < _nodes.size(); ++i) restart(i);
-    for (std::uint64_t t = 0; t < _fault_ticks && _result.failure.empty(); ++t) step_tick();
+    for (std::size_t i = 0; i < _nodes.size(); ++i)
+      restart(i);
+    for (std::uint64_t t = 0; t < _fault_ticks && _result.failure.empty(); ++t)
+      step_tick();
     if (_result.failure.empty()) liveness();
     if (_result.failure.empty()) check_history();
     _result.ticks = _now;
@@ -215,7 +218,8 @@ class simulation {
     _config.apply_entries_max = static_cast<std::size_t>(_random.range(1, 16));
     _config.uncommitted_max = static_cast<std::size_t>(_random.range(4, 64));
     _config.mutation = _options.mutation;
-    for (std::size_t i = 0; i < n; ++i) _config.voters.push_back(node_id(static_cast<std::int32_t>(i)));
+    for (std::size_t i = 0; i < n; ++i)
+      _config.voters.push_back(node_id(static_cast<std::int32_t>(i)));
     _nodes = std::vector<node_state>(n);  // never resized: cores hold references to disks
     for (std::size_t i = 0; i < n; ++i) {
       _nodes[i].id = node_id(static_cast<std::int32_t>(i));
@@ -240,19 +244,21 @@ class simulation {
     for (std::size_t c = 0; c < _clients.size(); ++c) {
       _clients[c].id = static_cast<std::uint32_t>(c + 1);
     }
-    trace("params n={} et={} hb={} prevote={} cq={} inflight={} batch={} faults={} "
-          "delay<={} drop={} dup={} crash={} torn={} part={}",
-          n, _config.election_timeout_ticks, _config.heartbeat_interval_ticks,
-          _config.pre_vote, _config.check_quorum, _config.inflight_max,
-          _config.append_entries_max, _fault_ticks, _delay_max, _drop_per_mille,
-          _duplicate_per_mille, _crash_per_mille, _torn_per_mille, _partition_per_mille);
+    trace(
+        "params n={} et={} hb={} prevote={} cq={} inflight={} batch={} faults={} "
+        "delay<={} drop={} dup={} crash={} torn={} part={}",
+        n, _config.election_timeout_ticks, _config.heartbeat_interval_ticks, _config.pre_vote,
+        _config.check_quorum, _config.inflight_max, _config.append_entries_max, _fault_ticks,
+        _delay_max, _drop_per_mille, _duplicate_per_mille, _crash_per_mille, _torn_per_mille,
+        _partition_per_mille);
   }
 
   // ---- Tracing and failure ---------------------------------------------------------------
   template <class... Args>
   void trace(fmt::format_string<Args...> format, Args&&... args) {
     const std::string line = fmt::format(format, std::forward<Args>(args)...);
-    for (char c : line) _trace = combine(_trace, static_cast<std::uint64_t>(c));
+    for (char c : line)
+      _trace = combine(_trace, static_cast<std::uint64_t>(c));
     if (_options.trace) fmt::print("[{:6}] {}\n", _now, line);
   }
   void hash_event(std::uint64_t a, std::uint64_t b = 0, std::uint64_t c = 0) {
@@ -261,7 +267,8 @@ class simulation {
   template <class... Args>
   void fail(fmt::format_string<Args...> format, Args&&... args) {
     if (!_result.failure.empty()) return;
-    _result.failure = fmt::format("tick {}: {}", _now, fmt::format(format, std::forward<Args>(args)...));
+    _result.failure =
+        fmt::format("tick {}: {}", _now, fmt::format(format, std::forward<Args>(args)...));
     if (_options.trace) fmt::print("FAILURE {}\n", _result.failure);
   }
   [[nodiscard]] bool failed() const { return !_result.failure.empty(); }
@@ -310,8 +317,10 @@ class simulation {
       }
       if (r.term_and_vote) n.disk.state = *r.term_and_vote;
       check_node(i);
-      for (message& m : r.messages) send(std::move(m));
-      for (const entry& e : r.committed) apply(i, e);
+      for (message& m : r.messages)
+        send(std::move(m));
+      for (const entry& e : r.committed)
+        apply(i, e);
       for (const raft::read_state& rs : r.reads) {
         for (client_state& c : _clients) {
           if (c.state == client_state::phase::reading && c.read_id == rs.request_id &&
@@ -398,7 +407,8 @@ class simulation {
     const node_state& n = _nodes[i];
     const term_id term = n.core->term();
     std::size_t count = _committed.size();
-    while (count > 0 && _committed[count - 1].commit_term >= term) --count;
+    while (count > 0 && _committed[count - 1].commit_term >= term)
+      --count;
     if (!holds_committed(n, count)) {
       fail("leader completeness: n{} leads term {} without committed entry {}", i, term, count);
     }
@@ -455,7 +465,8 @@ class simulation {
     // lost whatever crashes next).
     if (!_committed.empty()) {
       std::size_t holders = 0;
-      for (const node_state& other : _nodes) holders += holds_committed(other, _committed.size());
+      for (const node_state& other : _nodes)
+        holders += holds_committed(other, _committed.size());
       if (holders < quorum()) {
         fail("committed entry {} is on {} disks, fewer than a majority", _committed.size(),
              holders);
@@ -472,7 +483,8 @@ class simulation {
       if (_faults && _random.chance(_long_delay_per_mille, 1000)) {
         delay += _random.uniform(static_cast<std::uint64_t>(4 * _config.election_timeout_ticks));
       }
-      _network.push_back(in_flight{_now + delay, _random.next(), k + 1 < copies ? m : std::move(m)});
+      _network.push_back(
+          in_flight{_now + delay, _random.next(), k + 1 < copies ? m : std::move(m)});
     }
   }
 
@@ -492,8 +504,8 @@ class simulation {
       node_state& n = _nodes[to];
       const bool dropped = !n.up || _cut[from * _nodes.size() + to] ||
                            (_faults && _random.chance(_drop_per_mille, 1000));
-      hash_event(static_cast<std::uint64_t>(f.m.type) + (dropped ? 100 : 0),
-                 from * 64 + to, static_cast<std::uint64_t>(f.m.term() * 1000003 + f.m.index()));
+      hash_event(static_cast<std::uint64_t>(f.m.type) + (dropped ? 100 : 0), from * 64 + to,
+                 static_cast<std::uint64_t>(f.m.term() * 1000003 + f.m.index()));
       if (dropped) continue;
       n.core->step(f.m);
       process(to);
@@ -521,9 +533,11 @@ class simulation {
       } else if (kind < 7) {
         // A symmetric partition: a random side against the rest.
         std::vector<bool> side(n);
-        for (std::size_t i = 0; i < n; ++i) side[i] = _random.chance(1, 2);
+        for (std::size_t i = 0; i < n; ++i)
+          side[i] = _random.chance(1, 2);
         for (std::size_t a = 0; a < n; ++a) {
-          for (std::size_t b = 0; b < n; ++b) _cut[a * n + b] = side[a] != side[b];
+          for (std::size_t b = 0; b < n; ++b)
+            _cut[a * n + b] = side[a] != side[b];
         }
         trace("partition");
       } else {
@@ -694,12 +708,14 @@ class simulation {
     const std::uint64_t stop_clients = _now + 10 * et;
     const std::uint64_t done_by = stop_clients + 10 * et;
     // Clients keep going for a while; every operation they start must finish.
-    for (client_state& c : _clients) c.next_attempt = 0;
+    for (client_state& c : _clients)
+      c.next_attempt = 0;
     while (!failed()) {
       if (_now >= stop_clients) _clients_stopped = true;
       if (_clients_stopped && converged()) break;
       if (_now >= done_by) {
-        fail("liveness: not converged {} ticks after a stable leader", done_by - stop_clients + 10 * et);
+        fail("liveness: not converged {} ticks after a stable leader",
+             done_by - stop_clients + 10 * et);
         return;
       }
       step_tick();
@@ -746,9 +762,9 @@ class simulation {
   std::vector<bool> _cut;  // _cut[a * n + b]: a cannot reach b
   std::vector<client_state> _clients;
   std::vector<register_op> _history;
-  std::vector<committed_entry> _committed;                        // index i at [i - 1]
+  std::vector<committed_entry> _committed;  // index i at [i - 1]
   std::map<std::pair<std::int64_t, std::int64_t>, std::uint64_t> _log_prefixes;  // (index, term)
-  std::map<std::int64_t, std::size_t> _leaders;                    // term -> node
+  std::map<std::int64_t, std::size_t> _leaders;                                  // term -> node
   std::uint64_t _now = 0;
   std::uint64_t _event = 0;
   std::uint64_t _trace = 0;

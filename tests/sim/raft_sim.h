@@ -25,9 +25,9 @@ struct sim_result {
   std::uint64_t trace_hash = 0;  // over every event, in order: equal runs, equal hashes
   std::uint64_t ticks = 0;
   std::uint64_t messages = 0;
-  std::uint64_t committed = 0;    // highest commit index reached
-  std::uint64_t operations = 0;   // client operations in the checked history
-  std::uint64_t elections = 0;    // distinct (term, leader) pairs seen
+  std::uint64_t committed = 0;   // highest commit index reached
+  std::uint64_t operations = 0;  // client operations in the checked history
+  std::uint64_t elections = 0;   // distinct (term, leader) pairs seen
   bool linearizability_gave_up = false;
 };
 

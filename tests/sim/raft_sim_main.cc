@@ -12,12 +12,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
-#include <unistd.h>
 
 namespace {
 
@@ -125,8 +125,9 @@ int main(int argc, char** argv) {
     ++runs;
     gave_up += r.linearizability_gave_up ? 1 : 0;
     if (!timed && first == last) {
-      fmt::print("seed {}: {} ticks, {} messages, {} committed, {} ops, {} leaders, trace {:016x}\n",
-                 seed, r.ticks, r.messages, r.committed, r.operations, r.elections, r.trace_hash);
+      fmt::print(
+          "seed {}: {} ticks, {} messages, {} committed, {} ops, {} leaders, trace {:016x}\n", seed,
+          r.ticks, r.messages, r.committed, r.operations, r.elections, r.trace_hash);
     }
     if (!r.failure.empty()) {
       fmt::print("raft_sim: seed {} FAILED{}: {}\n  replay: {} --trace\n", seed,

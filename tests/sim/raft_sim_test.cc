@@ -3,8 +3,8 @@
 // run_simulation(); feed the checker hand-made histories. The random sweep and the
 // mutation checks are separate ctests running the raft_sim binary (CMakeLists.txt).
 
-#include "linearizability.h"
 #include "raft_sim.h"
+#include "linearizability.h"
 
 #include <gtest/gtest.h>
 
@@ -75,8 +75,10 @@ TEST(linearizability, accepts_concurrent_orders) {
   const std::vector<register_op> ok = {
       {kind::write, 1, 1, 10}, {kind::write, 2, 2, 9}, {kind::read, 1, 11, 12}};
   EXPECT_TRUE(check_register(ok, 0).linearizable);
-  const std::vector<register_op> bad = {{kind::write, 1, 1, 10}, {kind::write, 2, 2, 9},
-                                        {kind::read, 1, 11, 12}, {kind::read, 2, 13, 14}};
+  const std::vector<register_op> bad = {{kind::write, 1, 1, 10},
+                                        {kind::write, 2, 2, 9},
+                                        {kind::read, 1, 11, 12},
+                                        {kind::read, 2, 13, 14}};
   EXPECT_FALSE(check_register(bad, 0).linearizable);
 }
 

@@ -1,0 +1,219 @@
+#pragma once
+
+// The Raft state machine of one group member, with no I/O (STYLE.md, "Deterministic
+// simulation"): time arrives through tick(), messages through step(), and everything the
+// outside world must do comes out of drain() as a `ready`, to be carried out in the order
+// persist, send, apply. The Asio driver and the simulator (tests/sim/) are the two users.
+//
+// Implements Raft (Ongaro & Ousterhout 2014; Ongaro's thesis for §-references in
+// "thesis §"): election with pre-vote (thesis §9.6) and check-quorum (thesis §6.2),
+// replication with batching, pipelining and fast backtracking, commit of current-term
+// entries only (§5.4.2), leadership transfer (thesis §3.10) and read index (thesis §6.4).
+// Membership change and snapshots are not here yet (TODO(#5)).
+//
+// Cost: a group is one object of a few hundred bytes plus its uncommitted entries and
+// per-peer progress; no threads, no timers. Many groups share one random_source.
+
+#include "base/random.h"
+#include "base/result.h"
+#include "raft/core/errc.h"
+#include "raft/core/log_store.h"
+#include "raft/core/types.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace caudal::raft {
+
+/// Deliberately planted bugs, honoured only by the `caudal_raft_mutant` library that the
+/// simulator's mutation tests link (CAUDAL_RAFT_MUTATIONS); the production library
+/// compiles the checks away. They prove the simulator can catch each class of bug.
+enum class mutation : std::uint8_t {
+  none,
+  vote_without_log_check,    // grant votes without the §5.4.1 up-to-date check
+  commit_old_term_by_count,  // commit any majority-replicated entry, ignoring §5.4.2
+  forget_vote,               // hand out hard state without the vote (never persisted)
+};
+
+/// Static settings of one group member. Timeouts count ticks; the driver picks the tick.
+struct config {
+  node_id self = node_none;
+  std::vector<node_id> voters;                // every voting member, including self
+  std::int32_t election_timeout_ticks = 10;   // randomised in [this, 2 * this)
+  std::int32_t heartbeat_interval_ticks = 2;  // must be < election_timeout_ticks
+  bool pre_vote = true;
+  bool check_quorum = true;
+  std::size_t append_entries_max = 64;             // entries per AppendEntries
+  std::size_t append_bytes_max = 1 << 20;          // data bytes per AppendEntries (>= 1 entry)
+  std::size_t inflight_max = 4;                    // AppendEntries in flight per follower
+  std::size_t uncommitted_max = 4096;              // proposals the leader holds uncommitted
+  std::size_t entry_bytes_max = 1 << 20;           // largest proposal
+  std::size_t apply_entries_max = 256;             // committed entries handed out per ready
+  std::size_t pending_reads_max = 1024;            // read index requests awaiting a quorum
+  raft::mutation mutation = raft::mutation::none;  // ignored outside mutant builds
+};
+
+enum class role : std::uint8_t { follower, pre_candidate, candidate, leader };
+
+/// A read index request whose leadership round completed: the read `request_id` may be
+/// served from the state machine once it has applied `index` (thesis §6.4).
+struct read_state {
+  std::uint64_t request_id = 0;
+  log_index index{0};
+};
+
+/// What the core asks of its driver, in this order:
+/// 1. persist: truncate the log from `truncate_from`, append `entries`, write
+///    `term_and_vote`, and sync all of it;
+/// 2. send `messages` (only after 1 is durable: a vote or an acknowledgement promises it);
+/// 3. apply `committed` in order and serve `reads` once their index is applied.
+/// The log_store must show the persisted entries before the core is called again.
+struct ready {
+  std::optional<hard_state> term_and_vote;
+  std::optional<log_index> truncate_from;
+  std::vector<entry> entries;
+  std::vector<message> messages;
+  std::vector<entry> committed;
+  std::vector<read_state> reads;
+};
+
+/// One member of one Raft group. Not thread-safe: used from the group's event loop only.
+/// Lifetime: `store` and `random` must outlive the core.
+class raft_core {
+ public:
+  /// Restarts from what a previous incarnation persisted: `persisted` term and vote and
+  /// the log in `store`. Starts as a follower with commit index 0; committed entries are
+  /// handed out again as the commit index is relearnt. Requires: self in cfg.voters.
+  raft_core(config cfg, const hard_state& persisted, const log_store& store, random_source& random);
+  raft_core(const raft_core&) = delete;
+  raft_core& operator=(const raft_core&) = delete;
+
+  /// One unit of logical time: election and heartbeat timeouts, check-quorum.
+  void tick();
+  /// Handles a message from a peer. Messages for another node or from a non-member are
+  /// dropped; stale and duplicate messages are expected and harmless.
+  void step(const message& m);
+  /// Appends `data` as a new entry. Leader only; returns the entry's index. Errors:
+  /// not_leader, transfer_in_progress, proposal_too_large, queue_full.
+  [[nodiscard]] result<log_index> propose(std::vector<std::byte> data);
+  /// Starts a linearizable read: once a quorum confirms this node is still leader, a
+  /// read_state with `request_id` comes out of drain(). Errors: not_leader,
+  /// transfer_in_progress, leader_not_ready (no entry of this term committed yet),
+  /// queue_full. A leader that steps down drops its pending reads; callers time out.
+  [[nodiscard]] result<void> read_index(std::uint64_t request_id);
+  /// Hands leadership to `target` once it has caught up (thesis §3.10), refusing
+  /// proposals meanwhile; abandoned after one election timeout. Errors: not_leader,
+  /// unknown_node.
+  [[nodiscard]] result<void> transfer_leadership(node_id target);
+
+  /// True when drain() would return something to do.
+  [[nodiscard]] bool has_ready() const;
+  /// Takes the pending work. The driver must carry it out (see `ready`) before it calls
+  /// tick(), step(), propose(), read_index() or transfer_leadership() again.
+  [[nodiscard]] ready drain();
+
+  [[nodiscard]] raft::role role() const { return _role; }
+  [[nodiscard]] term_id term() const { return _term; }
+  [[nodiscard]] node_id self() const { return _config.self; }
+  /// The leader of the current term as far as this node knows, or node_none.
+  [[nodiscard]] node_id leader() const { return _leader; }
+  [[nodiscard]] log_index commit_index() const { return _commit; }
+  /// The last index handed out for applying.
+  [[nodiscard]] log_index applied_index() const { return _applied; }
+  [[nodiscard]] log_index last_index() const;
+  /// The term of the entry at `index` in this node's log. Requires: 0 <= index <= last.
+  [[nodiscard]] term_id term_at(log_index index) const;
+
+ private:
+  struct progress {
+    log_index match{0};
+    log_index next{1};
+    bool replicating = false;  // pipelining; otherwise probing one message at a time
+    bool probe_sent = false;
+    bool recent_active = false;           // heard from within this election timeout
+    std::int32_t stalled_heartbeats = 0;  // heartbeat replies without progress
+    std::vector<log_index> inflight;      // last index of each AppendEntries in flight
+  };
+  struct pending_read {
+    std::uint64_t request_id;
+    log_index index;
+    std::uint64_t round;
+    std::uint64_t acks;  // bit i: voter i confirmed
+  };
+
+  [[nodiscard]] bool mutated(raft::mutation m) const;
+  [[nodiscard]] std::size_t quorum() const { return _config.voters.size() / 2 + 1; }
+  [[nodiscard]] std::size_t position_of(node_id id) const;  // voters.size() if absent
+  [[nodiscard]] std::size_t self_position() const { return _self_position; }
+  void check_driver() const;
+
+  void become_follower(term_id term, node_id leader);
+  void become_pre_candidate();
+  void become_candidate(bool transfer);
+  void become_leader();
+  void campaign(bool transfer);
+  void reset_election_timer();
+  [[nodiscard]] bool in_leader_lease() const;
+  void tally_vote(node_id from, bool granted);
+
+  void handle_vote_request(const message& m);
+  void handle_append(const message& m);
+  void handle_append_response(const message& m);
+  void handle_heartbeat(const message& m);
+  void handle_heartbeat_response(const message& m);
+
+  void send(message m);
+  void send_append(std::size_t position);
+  void send_heartbeats(std::uint64_t context);
+  void become_probe(progress& pr, log_index next);
+  void maybe_commit();
+  void commit_to(log_index index);
+  void maybe_send_timeout_now(std::size_t position);
+
+  // The log view: persisted entries in the store up to _unstable_first - 1, then ours.
+  void append_entry(entry e);
+  void truncate_and_append(std::vector<entry>::const_iterator first,
+                           std::vector<entry>::const_iterator last);
+  void read_entries(log_index first, log_index last_inclusive, std::size_t bytes_max,
+                    std::vector<entry>& out) const;
+  [[nodiscard]] log_index last_index_with_term_at_most(log_index from, term_id term) const;
+
+  config _config;
+  const log_store& _store;
+  random_source& _random;
+  std::size_t _self_position = 0;
+
+  raft::role _role = raft::role::follower;
+  term_id _term{0};
+  node_id _vote = node_none;
+  node_id _leader = node_none;
+  hard_state _persisted;  // the last term and vote handed out for persisting
+
+  std::vector<entry> _unstable;  // not yet handed out for persisting
+  log_index _unstable_first{1};
+  std::optional<log_index> _truncate_from;
+
+  log_index _commit{0};
+  log_index _applied{0};
+
+  std::int32_t _election_elapsed = 0;
+  std::int32_t _heartbeat_elapsed = 0;
+  std::int32_t _randomized_timeout = 0;
+
+  std::vector<progress> _progress;  // per voter position; leader only
+  std::uint64_t _votes_granted = 0;
+  std::uint64_t _votes_rejected = 0;
+
+  node_id _transfer_target = node_none;
+  bool _broadcast_append = false;     // leader: new entries to replicate at drain()
+  bool _broadcast_heartbeat = false;  // leader: commit moved or a read round started
+  std::uint64_t _read_round = 0;
+  std::deque<pending_read> _reads;
+  std::vector<read_state> _ready_reads;
+  std::vector<message> _outbox;
+};
+
+}  // namespace caudal::raft
