@@ -7,6 +7,7 @@
 #include "cluster/broker_config.h"
 #include "cluster/metadata_store.h"
 #include "cluster/partition_manager.h"
+#include "group/group_coordinator.h"
 #include "net/server.h"
 #include "net/shutdown_signal.h"
 #include "storage/flush_pool.h"
@@ -39,6 +40,13 @@ int serve(const properties& values) {
   partitions.start();
   broker::fetch_purgatory fetches(clk);
   fetches.start();
+  group::group_coordinator groups(group::coordinator_config::from(config), **metadata, partitions,
+                                  clk);
+  if (auto r = groups.load(); !r) {
+    spdlog::error("cannot load {}: {}", group::offsets_topic, r.error().message());
+    return 1;
+  }
+  groups.start();
 
   net::server_config net_config;
   net_config.endpoints.clear();
@@ -55,6 +63,7 @@ int serve(const properties& values) {
 
   broker::broker_services services{
       config, **metadata, partitions, clk, fetches, background, config.advertised_listeners()};
+  services.groups = &groups;
   broker::broker handler(services);
   net::server server(net_config, handler);
   if (auto r = server.start(); !r) {
@@ -78,6 +87,7 @@ int serve(const properties& values) {
   spdlog::info("signal {}: shutting down", signal);
   fetches.stop();     // parked fetches answer now with what they have
   server.stop();      // stop accepting, finish in-flight requests
+  groups.stop();      // no more timers: session expiry, retention, snapshots
   partitions.stop();  // flush and close every log
   spdlog::info("stopped cleanly");
   return 0;

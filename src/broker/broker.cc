@@ -20,9 +20,9 @@ void broker::handle(const net::connection_info& info, std::vector<std::byte> fra
   }
   const std::int16_t key = header->header.request_api_key;
   const std::int16_t version = header->header.request_api_version;
-  request_context ctx{&_services,        std::move(header->header), header->api,
-                      version,           std::move(bytes),          std::move(r),
-                      info.listener_name};
+  request_context ctx{
+      &_services,   std::move(header->header), header->api,        version, std::move(bytes),
+      std::move(r), info.listener_name,        info.remote_address};
   if (static_cast<protocol::api_key>(key) == protocol::api_key::api_versions) {
     // Answered whatever the version: a too-new one gets the v0-layout error reply.
     handle_api_versions(std::move(ctx), in);

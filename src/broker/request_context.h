@@ -19,6 +19,13 @@
 namespace caudal::broker {
 
 class fetch_purgatory;
+}  // namespace caudal::broker
+
+namespace caudal::group {
+class group_coordinator;
+}  // namespace caudal::group
+
+namespace caudal::broker {
 
 /// The broker's long-lived parts. All members outlive every request.
 struct broker_services {
@@ -31,6 +38,9 @@ struct broker_services {
   storage::flush_executor& background;
   /// The listeners clients are told about, with the ports actually bound.
   std::vector<cluster::listener> advertised;
+  /// The group coordinator (consumer groups, committed offsets); set by the composition
+  /// root after construction. The group API handlers require it.
+  group::group_coordinator* groups = nullptr;
 };
 
 /// One request being answered. Movable, so a handler can hand it to a later completion
@@ -46,6 +56,8 @@ struct request_context {
   net::responder responder;
   /// The name of the listener the request arrived on (for advertised addresses).
   std::string listener_name;
+  /// The client's address (DescribeGroups shows it as the member's host).
+  std::string remote_address;
 };
 
 /// Runs `work(ctx)` on the background executor, for handlers that must block.

@@ -42,6 +42,7 @@
 #include "cluster/broker_config.h"
 #include "cluster/metadata_store.h"
 #include "cluster/partition_manager.h"
+#include "group/group_coordinator.h"
 #include "protocol/generated/messages.h"
 #include "protocol/header.h"
 #include "storage/flush_pool.h"
@@ -202,9 +203,13 @@ class broker_harness {
     }
     _fetches = std::make_unique<fetch_purgatory>(_clock);
     _fetches->start();
+    _groups = std::make_unique<group::group_coordinator>(group::coordinator_config::from(*_config),
+                                                         *_metadata, *_partitions, _clock);
+    if (auto r = _groups->load(); !r) throw harness_error("groups load: " + r.error().message());
     _services = std::make_unique<broker_services>(
         broker_services{*_config, *_metadata, *_partitions, _clock, *_fetches, *_background,
                         _config->advertised_listeners()});
+    _services->groups = _groups.get();
     _broker = std::make_unique<broker>(*_services);
   }
 
@@ -215,6 +220,7 @@ class broker_harness {
     _fetches->stop();
     _background.reset();  // runs queued handler work while the services still exist
     _broker.reset();
+    _groups.reset();
     _partitions->stop();
     _partitions.reset();
     _metadata.reset();
@@ -229,6 +235,9 @@ class broker_harness {
   [[nodiscard]] cluster::partition_manager& partitions() { return *_partitions; }
   [[nodiscard]] broker_services& services() { return *_services; }
   [[nodiscard]] broker& handler() { return *_broker; }
+  /// The group coordinator. Its timers do not run on their own: tests call tick() (after
+  /// advancing a manual clock) or start() it.
+  [[nodiscard]] group::group_coordinator& groups() { return *_groups; }
 
   /// The listener name requests arrive on (for advertised addresses).
   std::string listener_name = "PLAINTEXT";
@@ -361,6 +370,7 @@ class broker_harness {
   std::unique_ptr<cluster::metadata_store> _metadata;
   std::unique_ptr<cluster::partition_manager> _partitions;
   std::unique_ptr<fetch_purgatory> _fetches;
+  std::unique_ptr<group::group_coordinator> _groups;
   std::unique_ptr<broker_services> _services;
   std::unique_ptr<broker> _broker;
   std::deque<std::vector<std::byte>> _replies;  // bytes that returned responses view into

@@ -24,5 +24,16 @@ void handle_alter_configs(request_context ctx, protocol::reader& body);
 void handle_create_partitions(request_context ctx, protocol::reader& body);
 void handle_incremental_alter_configs(request_context ctx, protocol::reader& body);
 void handle_describe_cluster(request_context ctx, protocol::reader& body);
+void handle_find_coordinator(request_context ctx, protocol::reader& body);
+void handle_join_group(request_context ctx, protocol::reader& body);
+void handle_sync_group(request_context ctx, protocol::reader& body);
+void handle_heartbeat(request_context ctx, protocol::reader& body);
+void handle_leave_group(request_context ctx, protocol::reader& body);
+void handle_offset_commit(request_context ctx, protocol::reader& body);
+void handle_offset_fetch(request_context ctx, protocol::reader& body);
+void handle_list_groups(request_context ctx, protocol::reader& body);
+void handle_describe_groups(request_context ctx, protocol::reader& body);
+void handle_delete_groups(request_context ctx, protocol::reader& body);
+void handle_offset_delete(request_context ctx, protocol::reader& body);
 
 }  // namespace caudal::broker
