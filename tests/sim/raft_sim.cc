@@ -153,6 +153,7 @@ struct node_state {
   log_index applied{0};
   log_index commit_seen{0};
   term_id completeness_checked{-1};
+  std::uint64_t restart_at = 0;  // a quick restart scheduled by a targeted crash; 0: none
   std::uint64_t drift_skip_per_mille = 0;
   std::uint64_t drift_extra_per_mille = 0;
 };
@@ -240,6 +241,9 @@ class simulation {
     _torn_per_mille = _random.uniform(30);
     _partition_per_mille = _random.uniform(25);
     _transfer_per_mille = _random.uniform(15);
+    _crash_after_vote_per_mille = _random.chance(1, 2) ? 0 : _random.uniform(300);
+    _crash_after_commit_per_mille = _random.chance(1, 2) ? 0 : _random.uniform(100);
+    _crash_before_send_per_mille = _random.chance(1, 2) ? 0 : _random.uniform(100);
     _clients.resize(static_cast<std::size_t>(_random.range(1, 3)));
     for (std::size_t c = 0; c < _clients.size(); ++c) {
       _clients[c].id = static_cast<std::uint32_t>(c + 1);
@@ -316,7 +320,27 @@ class simulation {
         check_log_matching(i, e.index);
       }
       if (r.term_and_vote) n.disk.state = *r.term_and_vote;
+      const log_index commit_before = n.commit_seen;
       check_node(i);
+      const bool leader_committed =
+          n.core->role() == raft::role::leader && n.core->commit_index() > commit_before;
+      const bool leader_appended = n.core->role() == raft::role::leader && !r.entries.empty();
+      if (_faults && !failed() &&
+          ((leader_appended && _random.chance(_crash_before_send_per_mille, 1000)) ||
+           (leader_committed && _random.chance(_crash_after_commit_per_mille, 1000)))) {
+        // Targeted crashes after the fsync, before the network: a leader that appended
+        // entries and died leaves a log that diverges from the next leader's (the raw
+        // material of Raft's Figure 8); a leader that just committed takes the commit and
+        // the follow-up AppendEntries with it, so only the invariants remember it.
+        crash(i);
+        n.restart_at =
+            _now + 1 + _random.uniform(static_cast<std::uint64_t>(_config.election_timeout_ticks));
+        return;
+      }
+      bool granted_vote = false;
+      for (const message& m : r.messages) {
+        granted_vote = granted_vote || (m.type == raft::message_type::vote_response && !m.reject);
+      }
       for (message& m : r.messages)
         send(std::move(m));
       for (const entry& e : r.committed)
@@ -328,6 +352,13 @@ class simulation {
             c.read_index = rs.index;
           }
         }
+      }
+      // A targeted crash just after granting a vote: was the vote durable?
+      if (_faults && granted_vote && _random.chance(_crash_after_vote_per_mille, 1000)) {
+        crash(i);
+        n.restart_at =
+            _now + 1 + _random.uniform(static_cast<std::uint64_t>(_config.election_timeout_ticks));
+        return;
       }
     }
   }
@@ -465,11 +496,38 @@ class simulation {
     // lost whatever crashes next).
     if (!_committed.empty()) {
       std::size_t holders = 0;
-      for (const node_state& other : _nodes)
+      for (const node_state& other : _nodes) {
         holders += holds_committed(other, _committed.size());
+      }
       if (holders < quorum()) {
         fail("committed entry {} is on {} disks, fewer than a majority", _committed.size(),
              holders);
+        return;
+      }
+      check_no_electable_node_lacks_committed();
+    }
+  }
+
+  // The inductive core of leader completeness (Raft §5.4.3): a node whose disk lacks a
+  // committed entry has a log less up-to-date than every node of the majority that
+  // committed it, so it can never gather a quorum of votes. Checking this at every step
+  // catches a lost commit before any election has to happen.
+  void check_no_electable_node_lacks_committed() {
+    const auto up_to_date = [](const sim_disk& candidate, const sim_disk& voter) {
+      const term_id ct = candidate.term_at(candidate.last_index());
+      const term_id vt = voter.term_at(voter.last_index());
+      return ct > vt || (ct == vt && candidate.last_index() >= voter.last_index());
+    };
+    for (std::size_t i = 0; i < _nodes.size(); ++i) {
+      const sim_disk& candidate = _nodes[i].disk;
+      if (holds_committed(_nodes[i], _committed.size())) continue;
+      std::size_t votes = 0;
+      for (const node_state& voter : _nodes)
+        votes += up_to_date(candidate, voter.disk);
+      if (votes >= quorum()) {
+        fail("committed entry {} could be lost: n{} lacks it yet {} logs would vote for it",
+             _committed.size(), i, votes);
+        return;
       }
     }
   }
@@ -520,7 +578,9 @@ class simulation {
       if (_nodes[i].up) crash(i);
     }
     for (std::size_t i = 0; i < n; ++i) {
-      if (!_nodes[i].up && _random.chance(_restart_per_mille, 1000)) {
+      const bool scheduled = _nodes[i].restart_at != 0 && _now >= _nodes[i].restart_at;
+      if (!_nodes[i].up && (scheduled || _random.chance(_restart_per_mille, 1000))) {
+        _nodes[i].restart_at = 0;
         restart(i);
         process(i);
       }
@@ -562,8 +622,17 @@ class simulation {
   }
 
   void heal() {
+    // Faults stop: no partitions, crashes, drops, long delays or drift, and what the fault
+    // phase left in flight is gone (a message delayed past the heal, such as a stale
+    // TimeoutNow, is a fault too). Delays stay well under the heartbeat interval.
     _faults = false;
     std::fill(_cut.begin(), _cut.end(), false);
+    _network.clear();
+    _delay_max = std::min<std::uint64_t>(_delay_max, 2);
+    for (node_state& n : _nodes) {
+      n.drift_skip_per_mille = 0;
+      n.drift_extra_per_mille = 0;
+    }
     for (std::size_t i = 0; i < _nodes.size(); ++i) {
       if (!_nodes[i].up) restart(i);
       process(i);
@@ -696,7 +765,15 @@ class simulation {
     const auto et = static_cast<std::uint64_t>(_config.election_timeout_ticks);
     // Pre-vote and leases can cost a few rounds: a leader within 30 election timeouts.
     const std::uint64_t elect_by = _now + 30 * et;
-    while (!failed() && !stable_leader()) {
+    // A stable leader must stay stable for two election timeouts before clients count:
+    // a leadership transfer asked for during the fault phase may still complete (and lose
+    // an uncommitted write, correctly) until the leader abandons it after one timeout.
+    std::uint64_t settled_at = 0;
+    while (!failed()) {
+      if (stable_leader()) {
+        if (settled_at == 0) settled_at = _now + 2 * et;
+        if (_now >= settled_at) break;
+      }
       if (_now >= elect_by) {
         fail("liveness: no stable leader {} ticks after faults stopped", 30 * et);
         return;
@@ -723,7 +800,8 @@ class simulation {
     if (failed()) return;
     for (const register_op& op : _history) {
       if (op.invoke > first_event && (op.complete == no_completion || op.complete == 0)) {
-        fail("liveness: an operation invoked after the leader was stable never completed");
+        fail("liveness: {} {} invoked after the leader was stable never completed",
+             op.op == register_op::kind::write ? "write" : "read", op.value);
         return;
       }
     }
@@ -783,6 +861,9 @@ class simulation {
   std::uint64_t _torn_per_mille = 0;
   std::uint64_t _partition_per_mille = 0;
   std::uint64_t _transfer_per_mille = 0;
+  std::uint64_t _crash_after_vote_per_mille = 0;
+  std::uint64_t _crash_after_commit_per_mille = 0;
+  std::uint64_t _crash_before_send_per_mille = 0;
 };
 
 }  // namespace
