@@ -1,5 +1,7 @@
 #include "broker/config_resource.h"
 
+#include "cluster/broker_config.h"
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -49,6 +51,22 @@ resource_error unsupported_resource_type(std::int8_t type) {
 resource_error unknown_topic(const std::string& name) {
   return {protocol::error_code::unknown_topic_or_partition,
           fmt::format("The topic '{}' does not exist.", name)};
+}
+
+std::optional<std::string> check_dynamic_broker_config(std::string_view name,
+                                                       std::string_view value) {
+  const cluster::config_def* def = cluster::find_def(cluster::broker_config::definitions(), name);
+  if (def == nullptr) return fmt::format("Unknown broker config name: {}", name);
+  if (!cluster::broker_config::is_dynamic_key(name)) {
+    return fmt::format("Cannot update these configs dynamically: Set({})", name);
+  }
+  if (auto bad = cluster::check_value(*def, value)) return bad;
+  if (name == "log.cleanup.policy" && value.find("compact") != std::string_view::npos) {
+    return std::string(
+        "log.cleanup.policy=compact is not supported yet: log compaction is not "
+        "implemented in this version of Caudal");
+  }
+  return std::nullopt;
 }
 
 }  // namespace caudal::broker

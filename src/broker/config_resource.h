@@ -37,6 +37,11 @@ struct resource_error {
 /// The error Kafka gives for a resource type it does not serve here.
 [[nodiscard]] resource_error unsupported_resource_type(std::int8_t type);
 
+/// Checks a broker config set at run time: a known key, dynamically updatable, with a
+/// valid value. Returns Kafka's message when it is not.
+[[nodiscard]] std::optional<std::string> check_dynamic_broker_config(std::string_view name,
+                                                                     std::string_view value);
+
 /// The error for a topic that does not exist.
 [[nodiscard]] resource_error unknown_topic(const std::string& name);
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <limits>
@@ -206,9 +207,89 @@ broker_config broker_config::load(const properties& values) {
   return c;
 }
 
+broker_config::broker_config(const broker_config& other)
+    : _explicit(other._explicit),
+      _dynamic(other.dynamic()),
+      _listeners(other._listeners),
+      _advertised(other._advertised) {}
+
+broker_config::broker_config(broker_config&& other) noexcept
+    : _explicit(std::move(other._explicit)),
+      _dynamic(other.dynamic()),
+      _listeners(std::move(other._listeners)),
+      _advertised(std::move(other._advertised)) {}
+
+std::shared_ptr<const broker_config::dynamic_layers> broker_config::dynamic() const {
+  std::lock_guard lock(_dynamic_mutex);
+  return _dynamic;
+}
+
+void broker_config::set_dynamic(properties per_broker, properties cluster_default) const {
+  auto next = std::make_shared<const dynamic_layers>(
+      dynamic_layers{std::move(per_broker), std::move(cluster_default)});
+  std::lock_guard lock(_dynamic_mutex);
+  _dynamic = std::move(next);
+}
+
+bool broker_config::is_dynamic_key(std::string_view name) {
+  // Kafka's dynamically updatable log and message configs (DynamicLogConfig); the rest of
+  // the broker's keys need a restart.
+  static constexpr std::array<std::string_view, 14> dynamic_keys{
+      "log.retention.ms",
+      "log.retention.bytes",
+      "log.segment.bytes",
+      "log.roll.ms",
+      "log.index.interval.bytes",
+      "log.flush.interval.messages",
+      "log.flush.interval.ms",
+      "log.cleanup.policy",
+      "log.message.timestamp.type",
+      "log.message.timestamp.before.max.ms",
+      "log.message.timestamp.after.max.ms",
+      "message.max.bytes",
+      "compression.type",
+      "min.insync.replicas",
+  };
+  return std::find(dynamic_keys.begin(), dynamic_keys.end(), name) != dynamic_keys.end();
+}
+
+std::optional<std::string> broker_config::layer_value(config_source layer,
+                                                      std::string_view name) const {
+  const properties* values = nullptr;
+  const auto layers = dynamic();
+  switch (layer) {
+    case config_source::dynamic_broker:
+      values = &layers->per_broker;
+      break;
+    case config_source::dynamic_default_broker:
+      values = &layers->cluster_default;
+      break;
+    case config_source::static_broker:
+      values = &_explicit;
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (auto it = values->find(name); it != values->end()) return it->second;
+  return std::nullopt;
+}
+
+config_source broker_config::source(std::string_view name) const {
+  const auto layers = dynamic();
+  if (layers->per_broker.contains(name)) return config_source::dynamic_broker;
+  if (layers->cluster_default.contains(name)) return config_source::dynamic_default_broker;
+  if (_explicit.contains(name)) return config_source::static_broker;
+  return config_source::default_value;
+}
+
 std::optional<std::string> broker_config::value(std::string_view name) const {
   const config_def* def = find_def(definitions_table, name);
   CAUDAL_ASSERT(def != nullptr, "undefined broker config key {}", name);
+  const auto layers = dynamic();
+  if (auto it = layers->per_broker.find(name); it != layers->per_broker.end()) return it->second;
+  if (auto it = layers->cluster_default.find(name); it != layers->cluster_default.end()) {
+    return it->second;
+  }
   if (auto it = _explicit.find(name); it != _explicit.end()) return it->second;
   if (def->default_value) return std::string(*def->default_value);
   return std::nullopt;
@@ -242,7 +323,7 @@ std::string broker_config::log_dir() const {
 }
 
 std::int64_t broker_config::retention_ms() const {
-  if (auto ms = value("log.retention.ms")) return parse_integer(*ms);
+  if (auto ms = value("log.retention.ms")) return parse_integer(*ms);  // dynamic layers too
   if (auto minutes = value("log.retention.minutes")) {
     const auto m = parse_integer(*minutes);
     return m < 0 ? -1 : m * 60'000;

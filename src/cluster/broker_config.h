@@ -10,6 +10,8 @@
 #include "cluster/config_def.h"
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -39,6 +41,13 @@ struct listener {
 
 class broker_config {
  public:
+  broker_config() = default;
+  broker_config(const broker_config& other);
+  broker_config(broker_config&& other) noexcept;
+  broker_config& operator=(const broker_config&) = delete;
+  broker_config& operator=(broker_config&&) = delete;
+  ~broker_config() = default;
+
   /// Every key the broker accepts.
   [[nodiscard]] static std::span<const config_def> definitions();
 
@@ -51,6 +60,21 @@ class broker_config {
   [[nodiscard]] std::optional<std::string> value(std::string_view name) const;
   /// Whether `name` was set explicitly (file or flag) rather than defaulted.
   [[nodiscard]] bool is_explicit(std::string_view name) const;
+  /// Where the effective value of `name` comes from: a dynamic layer, the file, or the
+  /// default.
+  [[nodiscard]] config_source source(std::string_view name) const;
+  /// The value of `name` in one layer only (dynamic_broker, dynamic_default_broker or
+  /// static_broker), nullopt when that layer does not set it.
+  [[nodiscard]] std::optional<std::string> layer_value(config_source layer,
+                                                       std::string_view name) const;
+
+  /// Whether `name` may be changed at run time (AlterConfigs on a BROKER resource), as
+  /// Kafka's dynamic broker configs.
+  [[nodiscard]] static bool is_dynamic_key(std::string_view name);
+  /// Replaces the dynamic layers with what the metadata log holds: the values set for
+  /// this broker and the cluster-wide defaults. The layers are state replayed from the
+  /// metadata log rather than configuration, hence const; thread-safe.
+  void set_dynamic(properties per_broker, properties cluster_default) const;
 
   [[nodiscard]] std::int32_t node_id() const {
     return static_cast<std::int32_t>(integer("node.id"));
@@ -70,7 +94,16 @@ class broker_config {
   [[nodiscard]] std::int64_t roll_ms() const;
 
  private:
+  struct dynamic_layers {
+    properties per_broker;
+    properties cluster_default;
+  };
+  [[nodiscard]] std::shared_ptr<const dynamic_layers> dynamic() const;
+
   properties _explicit;
+  mutable std::mutex _dynamic_mutex;
+  mutable std::shared_ptr<const dynamic_layers> _dynamic =
+      std::make_shared<const dynamic_layers>();  // guarded by _dynamic_mutex
   std::vector<listener> _listeners;
   std::vector<listener> _advertised;
 };

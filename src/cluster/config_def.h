@@ -15,6 +15,16 @@ namespace caudal::cluster {
 
 enum class config_type { boolean, int32, int64, string, list };
 
+/// Where an effective config value comes from; values are Kafka's DescribeConfigs
+/// ConfigSource codes.
+enum class config_source : std::int8_t {
+  topic = 1,                   // DYNAMIC_TOPIC_CONFIG
+  dynamic_broker = 2,          // DYNAMIC_BROKER_CONFIG: set at run time for this broker
+  dynamic_default_broker = 3,  // DYNAMIC_DEFAULT_BROKER_CONFIG: set at run time, cluster-wide
+  static_broker = 4,           // STATIC_BROKER_CONFIG: the properties file or a flag
+  default_value = 5,           // DEFAULT_CONFIG
+};
+
 /// One configuration key.
 struct config_def {
   std::string_view name;

@@ -64,6 +64,10 @@ properties configs_from(const json& j) {
 // Applies one record to `table`; false if the record makes no sense (a corrupt log).
 bool apply_record(topic_table& table, const json& r) {
   const std::string type = r.at("type").get<std::string>();
+  if (type == "broker_configs") {
+    table.set_broker_configs(r.at("resource").get<std::string>(), configs_from(r.at("configs")));
+    return true;
+  }
   if (type == "topic") {
     topic_metadata t;
     t.name = r.at("name").get<std::string>();
@@ -269,6 +273,18 @@ std::optional<op_error> metadata_store::create_partitions(const topic_id& id, st
   if (auto err = commit(record.dump())) return err;
   topic_table next = *table;
   next.set_partitions(id, total);
+  publish(std::move(next));
+  return std::nullopt;
+}
+
+std::optional<op_error> metadata_store::set_broker_configs(std::string resource,
+                                                           properties configs) {
+  std::lock_guard lock(_write_mutex);
+  const json record = {
+      {"type", "broker_configs"}, {"resource", resource}, {"configs", configs_json(configs)}};
+  if (auto err = commit(record.dump())) return err;
+  topic_table next = *topics();
+  next.set_broker_configs(std::move(resource), std::move(configs));
   publish(std::move(next));
   return std::nullopt;
 }

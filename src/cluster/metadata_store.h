@@ -56,6 +56,10 @@ class metadata_store {
   [[nodiscard]] std::optional<op_error> delete_topic(const topic_id& id);
   /// Raises a topic's partition count to `total`.
   [[nodiscard]] std::optional<op_error> create_partitions(const topic_id& id, std::int32_t total);
+  /// Replaces the dynamic broker configs of `resource` (a node id, or "" for the
+  /// cluster-wide defaults); validated by the caller.
+  [[nodiscard]] std::optional<op_error> set_broker_configs(std::string resource,
+                                                           properties configs);
   /// Replaces the configs set on a topic (validated by the caller).
   [[nodiscard]] std::optional<op_error> set_topic_configs(const topic_id& id, properties configs);
 

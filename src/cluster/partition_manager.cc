@@ -59,6 +59,9 @@ void partition_manager::remove_dir(const std::filesystem::path& dir, const topic
 
 result<void> partition_manager::reconcile(const topic_table& table) {
   std::lock_guard lock(_reconcile_mutex);
+  // Dynamic broker configs first: topic defaults (and so every log's settings) follow them.
+  _config.set_dynamic(table.broker_configs(std::to_string(_config.node_id())),
+                      table.broker_configs(""));
   std::error_code ec;
   std::filesystem::create_directories(_data_dir, ec);
   if (ec) return ec;

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <limits>
 
 namespace caudal::cluster {
@@ -75,24 +77,25 @@ struct default_value {
 };
 
 default_value broker_default(std::string_view key, const broker_config& broker) {
-  if (const char* b = broker_key(key)) {
-    return {*broker.value(b),
-            broker.is_explicit(b) ? config_source::static_broker : config_source::default_value};
-  }
+  if (const char* b = broker_key(key)) return {*broker.value(b), broker.source(b)};
+  // The most specific of several broker keys decides the source.
+  const auto strongest = [&](std::initializer_list<std::string_view> keys) {
+    auto best = config_source::default_value;
+    for (auto k : keys)
+      best = std::min(best, broker.source(k));
+    return best;
+  };
   if (key == "retention.ms") {
-    const bool set = broker.is_explicit("log.retention.ms") ||
-                     broker.is_explicit("log.retention.minutes") ||
-                     broker.is_explicit("log.retention.hours");
     return {std::to_string(broker.retention_ms()),
-            set ? config_source::static_broker : config_source::default_value};
+            strongest({"log.retention.ms", "log.retention.minutes", "log.retention.hours"})};
   }
   if (key == "segment.ms") {
-    const bool set = broker.is_explicit("log.roll.ms") || broker.is_explicit("log.roll.hours");
-    return {std::to_string(broker.roll_ms()),
-            set ? config_source::static_broker : config_source::default_value};
+    return {std::to_string(broker.roll_ms()), strongest({"log.roll.ms", "log.roll.hours"})};
   }
   CAUDAL_ASSERT(key == "flush.ms", "no default for topic config {}", key);
-  if (auto ms = broker.value("log.flush.interval.ms")) return {*ms, config_source::static_broker};
+  if (auto ms = broker.value("log.flush.interval.ms")) {
+    return {*ms, broker.source("log.flush.interval.ms")};
+  }
   return {std::to_string(long_max), config_source::default_value};
 }
 
@@ -156,10 +159,8 @@ storage::log_config to_log_config(const properties& overrides, const broker_conf
 std::vector<config_entry> describe_broker_config(const broker_config& broker) {
   std::vector<config_entry> out;
   for (const auto& def : broker_config::definitions()) {
-    out.push_back(
-        {std::string(def.name), broker.value(def.name),
-         broker.is_explicit(def.name) ? config_source::static_broker : config_source::default_value,
-         true, std::string(def.doc)});
+    out.push_back({std::string(def.name), broker.value(def.name), broker.source(def.name),
+                   !broker_config::is_dynamic_key(def.name), std::string(def.doc)});
   }
   return out;
 }

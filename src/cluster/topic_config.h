@@ -16,14 +16,6 @@
 
 namespace caudal::cluster {
 
-/// Where an effective config value comes from; values are Kafka's DescribeConfigs
-/// ConfigSource codes.
-enum class config_source : std::int8_t {
-  topic = 1,          // DYNAMIC_TOPIC_CONFIG
-  static_broker = 4,  // STATIC_BROKER_CONFIG
-  default_value = 5,  // DEFAULT_CONFIG
-};
-
 /// One described config entry.
 struct config_entry {
   std::string name;

@@ -16,6 +16,16 @@ const topic_metadata* topic_table::find(const topic_id& id) const {
   return it == _by_id.end() ? nullptr : find(it->second);
 }
 
+const properties& topic_table::broker_configs(std::string_view resource) const {
+  static const properties none;
+  auto it = _broker_configs.find(resource);
+  return it == _broker_configs.end() ? none : it->second;
+}
+
+void topic_table::set_broker_configs(std::string resource, properties configs) {
+  _broker_configs[std::move(resource)] = std::move(configs);
+}
+
 void topic_table::add(topic_metadata t) {
   CAUDAL_ASSERT(!_topics.contains(t.name), "topic {} added twice", t.name);
   CAUDAL_ASSERT(!_by_id.contains(t.id), "topic id {} added twice", t.id.to_string());

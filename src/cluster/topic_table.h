@@ -33,6 +33,11 @@ class topic_table {
   /// Ids of topics that were deleted (their leftover partition data may be removed).
   [[nodiscard]] bool was_deleted(const topic_id& id) const { return _deleted.contains(id); }
 
+  /// Broker configs set at run time, by resource name: a node id, or "" for the
+  /// cluster-wide defaults. Empty when nothing is set.
+  [[nodiscard]] const properties& broker_configs(std::string_view resource) const;
+  void set_broker_configs(std::string resource, properties configs);
+
   void add(topic_metadata t);
   void remove(const topic_id& id);
   void set_partitions(const topic_id& id, std::int32_t partitions);
@@ -42,6 +47,7 @@ class topic_table {
   std::map<std::string, topic_metadata, std::less<>> _topics;
   std::map<topic_id, std::string> _by_id;
   std::map<topic_id, std::string> _deleted;
+  std::map<std::string, properties, std::less<>> _broker_configs;
 };
 
 /// Kafka's topic name rules: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".

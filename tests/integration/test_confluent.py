@@ -131,9 +131,6 @@ def test_describe_alter_broker_configs(broker):
     assert cfg["log.dirs"].value == str(broker.data_dir)
 
 
-@pytest.mark.xfail(reason="Caudal refuses every broker AlterConfigs (INVALID_CONFIG: broker "
-                          "configs are static); Kafka updates dynamic keys such as "
-                          "log.retention.ms per broker", strict=False)
 def test_alter_dynamic_broker_config(broker):
     a = clients.admin(broker.bootstrap)
     res = ConfigResource(ConfigResource.Type.BROKER, "0",
@@ -141,6 +138,14 @@ def test_alter_dynamic_broker_config(broker):
     wait_futures(a.alter_configs([res]))
     cfg = _configs(a, ConfigResource(ConfigResource.Type.BROKER, "0"))
     assert cfg["log.retention.ms"].value == "7200000"
+    # A topic without its own retention.ms now defaults to the broker's new value.
+    clients.create_topic(broker.bootstrap, "dyn-retention")
+    topic_cfg = _configs(a, ConfigResource(ConfigResource.Type.TOPIC, "dyn-retention"))
+    assert topic_cfg["retention.ms"].value == "7200000"
+    # Keys that need a restart are refused, as Kafka does.
+    bad = ConfigResource(ConfigResource.Type.BROKER, "0", set_config={"num.partitions": "3"})
+    with pytest.raises(KafkaException):
+        wait_futures(a.alter_configs([bad]))
 
 
 def test_create_partitions(broker, topic_name):
@@ -165,14 +170,9 @@ def test_create_partitions(broker, topic_name):
 
 
 CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
-LZ4_NEEDS_FIND_COORDINATOR = pytest.mark.xfail(
-    reason="librdkafka 2.0.2 enables LZ4 only when the broker advertises FindCoordinator v0 "
-           "(kafka-protocol/README.md 8.2); Caudal does not list FindCoordinator yet, so the "
-           "batches go out uncompressed", strict=False)
-
-
-@pytest.mark.parametrize("codec", [pytest.param(c, marks=LZ4_NEEDS_FIND_COORDINATOR)
-                                   if c == "lz4" else c for c in CODECS])
+# librdkafka 2.0.2 enables LZ4 only when FindCoordinator v0 is advertised (README 8.2),
+# which it is now that the group coordinator is served.
+@pytest.mark.parametrize("codec", list(CODECS))
 def test_compression_roundtrip(broker, topic_name, codec):
     clients.create_topic(broker.bootstrap, topic_name, partitions=2)
     n = 2000

@@ -130,8 +130,6 @@ def test_delete_records(broker, topic_name):
     assert [m.value() for m in got] == [b"%d" % i for i in range(30, 40, 2)]
 
 
-@pytest.mark.xfail(reason="kafkajs consumers always join a group; the group coordinator "
-                          "(FindCoordinator, JoinGroup, ...) is a later issue", strict=False)
 def test_consume_with_group(broker, topic_name):
     clients.create_topic(broker.bootstrap, topic_name)
     p = clients.producer(broker.bootstrap)

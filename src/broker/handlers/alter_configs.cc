@@ -82,10 +82,26 @@ void alter_all(request_context& ctx, const alter_configs_request& request) {
           fail(*bad);
           break;
         }
-        if (!r.configs.empty()) {
-          fail({error_code::invalid_config,
-                "broker configs are static in Caudal; set them in the properties file"});
+        // The whole set of run-time broker configs of this resource is replaced, as
+        // Kafka's (non-incremental) AlterConfigs does.
+        properties configs;
+        std::optional<std::string> bad;
+        for (const auto& c : r.configs) {
+          if (!c.value) continue;
+          bad = check_dynamic_broker_config(c.name, *c.value);
+          if (bad) break;
+          configs[c.name] = *c.value;
         }
+        if (bad) {
+          fail({error_code::invalid_config, *bad});
+          break;
+        }
+        if (request.validate_only) break;
+        if (auto err = services.metadata.set_broker_configs(r.resource_name, configs)) {
+          fail({to_kafka_error(make_error_code(err->code)), err->message});
+          break;
+        }
+        changed = true;
         break;
       }
       case config_resource_type::broker_logger:

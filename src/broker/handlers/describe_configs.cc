@@ -78,10 +78,13 @@ std::vector<synonym> topic_key_synonyms(const cluster::broker_config& broker,
         {std::string(key), it->second, static_cast<std::int8_t>(cluster::config_source::topic)});
   }
   const auto broker_keys = broker_keys_for(key);
-  for (const auto b : broker_keys) {
-    if (broker.is_explicit(b)) {
-      out.push_back({std::string(b), broker.value(b),
-                     static_cast<std::int8_t>(cluster::config_source::static_broker)});
+  for (const auto layer :
+       {cluster::config_source::dynamic_broker, cluster::config_source::dynamic_default_broker,
+        cluster::config_source::static_broker}) {
+    for (const auto b : broker_keys) {
+      if (auto v = broker.layer_value(layer, b)) {
+        out.push_back({std::string(b), std::move(v), static_cast<std::int8_t>(layer)});
+      }
     }
   }
   for (const auto b : broker_keys) {
@@ -100,9 +103,12 @@ std::vector<synonym> topic_key_synonyms(const cluster::broker_config& broker,
 std::vector<synonym> broker_key_synonyms(const cluster::broker_config& broker,
                                          std::string_view key) {
   std::vector<synonym> out;
-  if (broker.is_explicit(key)) {
-    out.push_back({std::string(key), broker.value(key),
-                   static_cast<std::int8_t>(cluster::config_source::static_broker)});
+  for (const auto layer :
+       {cluster::config_source::dynamic_broker, cluster::config_source::dynamic_default_broker,
+        cluster::config_source::static_broker}) {
+    if (auto v = broker.layer_value(layer, key)) {
+      out.push_back({std::string(key), std::move(v), static_cast<std::int8_t>(layer)});
+    }
   }
   if (auto d = broker_default(key)) {
     out.push_back(
@@ -178,10 +184,21 @@ describe_configs_response::describe_configs_result describe(
         fail(*bad);
         return out;
       }
-      // An empty name asks for the cluster-wide dynamic defaults, which Caudal does not
-      // have (broker configs are static), so the list is empty, as on a Kafka broker
-      // without dynamic defaults.
-      if (resource.resource_name.empty()) return out;
+      // An empty name asks for the cluster-wide dynamic defaults: only the keys set there,
+      // as Kafka answers.
+      if (resource.resource_name.empty()) {
+        for (const auto& [name, value] : services.metadata.topics()->broker_configs("")) {
+          if (!wanted(resource, name)) continue;
+          cluster::config_entry e{name, value, cluster::config_source::dynamic_default_broker,
+                                  false, ""};
+          if (const auto* def = cluster::find_def(cluster::broker_config::definitions(), name)) {
+            e.doc = std::string(def->doc);
+          }
+          out.configs.push_back(
+              to_result(std::move(e), cluster::broker_config::definitions(), documentation));
+        }
+        return out;
+      }
       for (auto& e : cluster::describe_broker_config(services.config)) {
         if (!wanted(resource, e.name)) continue;
         std::vector<synonym> list;

@@ -51,18 +51,23 @@ std::string join_list(const std::vector<std::string>& items) {
   return out;
 }
 
-// Applies the operations of `r` to the topic's current overrides; returns the new
-// overrides or the first error.
+// Whose configs an operation changes: a topic's overrides, or the broker configs set at
+// run time for a BROKER resource.
+enum class scope { topic, broker };
+
+// Applies the operations of `r` to `current`; returns the new set or the first error.
 std::variant<properties, resource_error> apply(const broker_services& services,
-                                               const alter_resource& r,
-                                               const cluster::topic_metadata& topic) {
+                                               const alter_resource& r, const properties& current,
+                                               scope where) {
+  const auto defs = where == scope::topic ? cluster::topic_config_definitions()
+                                          : cluster::broker_config::definitions();
   std::set<std::string_view> keys;
   for (const auto& c : r.configs) {
     if (!keys.insert(c.name).second) {
       return resource_error{error_code::invalid_request, "Error due to duplicate config keys"};
     }
   }
-  properties next = topic.configs;
+  properties next = current;
   for (const auto& c : r.configs) {
     const auto kind = static_cast<op>(c.config_operation);
     if (c.config_operation < 0 || c.config_operation > 3) {
@@ -70,10 +75,16 @@ std::variant<properties, resource_error> apply(const broker_services& services,
                             fmt::format("Unknown alter configs operation type {} for {}",
                                         static_cast<int>(c.config_operation), c.name)};
     }
-    const cluster::config_def* def = cluster::find_def(cluster::topic_config_definitions(), c.name);
+    const cluster::config_def* def = cluster::find_def(defs, c.name);
     if (def == nullptr) {
       return resource_error{error_code::invalid_config,
-                            fmt::format("Unknown topic config name: {}", c.name)};
+                            fmt::format("Unknown {} config name: {}",
+                                        where == scope::topic ? "topic" : "broker", c.name)};
+    }
+    if (where == scope::broker && !cluster::broker_config::is_dynamic_key(c.name)) {
+      return resource_error{
+          error_code::invalid_config,
+          fmt::format("Cannot update these configs dynamically: Set({})", c.name)};
     }
     if (kind == op::remove) {
       next.erase(c.name);
@@ -93,7 +104,11 @@ std::variant<properties, resource_error> apply(const broker_services& services,
                                         "not LIST.",
                                         c.name)};
     }
-    auto items = split_list(*cluster::topic_config_value(c.name, next, services.config));
+    const auto effective = where == scope::topic
+                               ? cluster::topic_config_value(c.name, next, services.config)
+                               : (next.contains(c.name) ? std::optional(next.at(c.name))
+                                                        : services.config.value(c.name));
+    auto items = split_list(effective.value_or(""));
     for (auto& v : split_list(*c.value)) {
       const auto at = std::find(items.begin(), items.end(), v);
       if (kind == op::append && at == items.end()) items.push_back(std::move(v));
@@ -102,10 +117,10 @@ std::variant<properties, resource_error> apply(const broker_services& services,
     next[c.name] = join_list(items);
   }
   for (const auto& [k, v] : next) {
-    if (topic.configs.contains(k) && topic.configs.at(k) == v) continue;  // unchanged
-    if (auto bad = cluster::check_topic_config(k, v)) {
-      return resource_error{error_code::invalid_config, *bad};
-    }
+    if (current.contains(k) && current.at(k) == v) continue;  // unchanged
+    auto bad = where == scope::topic ? cluster::check_topic_config(k, v)
+                                     : check_dynamic_broker_config(k, v);
+    if (bad) return resource_error{error_code::invalid_config, *bad};
   }
   return next;
 }
@@ -140,7 +155,7 @@ void alter_all(request_context& ctx, const incremental_alter_configs_request& re
           fail(unknown_topic(r.resource_name));
           break;
         }
-        auto next = apply(services, r, *t);
+        auto next = apply(services, r, t->configs, scope::topic);
         if (auto* bad = std::get_if<resource_error>(&next)) {
           fail(*bad);
           break;
@@ -158,10 +173,20 @@ void alter_all(request_context& ctx, const incremental_alter_configs_request& re
           fail(*bad);
           break;
         }
-        if (!r.configs.empty()) {
-          fail({error_code::invalid_config,
-                "broker configs are static in Caudal; set them in the properties file"});
+        const auto table = services.metadata.topics();
+        const properties& current = table->broker_configs(r.resource_name);
+        auto next = apply(services, r, current, scope::broker);
+        if (auto* bad = std::get_if<resource_error>(&next)) {
+          fail(*bad);
+          break;
         }
+        if (request.validate_only || std::get<properties>(next) == current) break;
+        if (auto err =
+                services.metadata.set_broker_configs(r.resource_name, std::get<properties>(next))) {
+          fail({to_kafka_error(make_error_code(err->code)), err->message});
+          break;
+        }
+        changed = true;
         break;
       }
       case config_resource_type::broker_logger:
