@@ -2,6 +2,7 @@
 
 #include "base/logging.h"
 #include "base/properties.h"
+#include "cli/commands.h"
 #include "cluster/broker_config.h"
 #include "serve.h"
 
@@ -71,6 +72,8 @@ int main(int argc, char** argv) {
   serve->add_option("--node-id", node_id, "Shorthand for --set node.id=N");
 
   auto* version = app.add_subcommand("version", "Print the version and exit");
+  // topic, produce, consume, cluster: Kafka clients of any broker (src/cli/).
+  const caudal::cli::commands client_commands(app);
 
   CLI11_PARSE(app, argc, argv);
   if (!caudal::init_logging(log_level)) {
@@ -81,6 +84,7 @@ int main(int argc, char** argv) {
     std::printf("caudal %s\n", CAUDAL_VERSION);
     return 0;
   }
+  if (const auto status = client_commands.run()) return *status;
   if (*serve) {
     if (!data_dir.empty()) sets.push_back("log.dirs=" + data_dir);
     if (!listeners.empty()) sets.push_back("listeners=" + listeners);
