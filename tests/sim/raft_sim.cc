@@ -54,6 +54,9 @@ bool parse_mutation(const std::string& name, raft::mutation& out) {
 
 namespace {
 
+// Seeds drawn into the Figure 8 class (draw_figure8()), per mille.
+constexpr std::uint64_t figure8_seeds_per_mille = 200;
+
 std::uint64_t mix(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -202,14 +205,20 @@ class simulation {
     _result.trace_hash = _trace;
     _result.committed = static_cast<std::uint64_t>(_committed.size());
     _result.elections = _leaders.size();
+    _result.figure8 = _figure8;
     return _result;
   }
 
  private:
   // ---- Parameters -----------------------------------------------------------------------
   void draw_parameters() {
+    // The seed class comes from a stream of its own, so that adding a class leaves the
+    // schedules of the other seeds exactly as they were.
+    random_source class_random(mix(_options.seed ^ 0xF16'0008ull));
+    _figure8 = class_random.chance(figure8_seeds_per_mille, 1000);
     static constexpr std::size_t sizes[] = {3, 3, 5, 4, 1, 3, 5, 2};
-    const std::size_t n = sizes[_random.uniform(std::size(sizes))];
+    std::size_t n = sizes[_random.uniform(std::size(sizes))];
+    if (_figure8) n = class_random.chance(1, 4) ? 3 : 5;
     _config.election_timeout_ticks = static_cast<std::int32_t>(_random.range(8, 14));
     _config.heartbeat_interval_ticks = static_cast<std::int32_t>(_random.range(1, 3));
     _config.pre_vote = !_random.chance(1, 5);
@@ -248,13 +257,30 @@ class simulation {
     for (std::size_t c = 0; c < _clients.size(); ++c) {
       _clients[c].id = static_cast<std::uint32_t>(c + 1);
     }
+    if (_figure8) draw_figure8(class_random);
     trace(
-        "params n={} et={} hb={} prevote={} cq={} inflight={} batch={} faults={} "
+        "params figure8={} n={} et={} hb={} prevote={} cq={} inflight={} batch={} faults={} "
         "delay<={} drop={} dup={} crash={} torn={} part={}",
-        n, _config.election_timeout_ticks, _config.heartbeat_interval_ticks, _config.pre_vote,
-        _config.check_quorum, _config.inflight_max, _config.append_entries_max, _fault_ticks,
-        _delay_max, _drop_per_mille, _duplicate_per_mille, _crash_per_mille, _torn_per_mille,
-        _partition_per_mille);
+        _figure8, n, _config.election_timeout_ticks, _config.heartbeat_interval_ticks,
+        _config.pre_vote, _config.check_quorum, _config.inflight_max, _config.append_entries_max,
+        _fault_ticks, _delay_max, _drop_per_mille, _duplicate_per_mille, _crash_per_mille,
+        _torn_per_mille, _partition_per_mille);
+  }
+
+  // The Figure 8 class (Raft §5.4.2): a leader's entry reaches only a minority, a later
+  // leader writes a different entry at the same index, and a third leader, which holds
+  // the first entry, replicates it to a majority before its own no-op gets there. Only
+  // then can counting replicas of an old-term entry commit something a fourth leader
+  // overwrites. So: one entry per AppendEntries (the old entry travels without the
+  // no-op), leaders that crash right after appending (their entry stays on their disk
+  // alone) and come back quickly, and new leaders cut off from everyone before their
+  // no-op spreads.
+  void draw_figure8(random_source& r) {
+    _config.append_entries_max = 1;
+    _config.inflight_max = static_cast<std::size_t>(r.range(1, 2));
+    _crash_before_send_per_mille = static_cast<std::uint64_t>(r.range(150, 400));
+    _isolate_leader_per_mille = static_cast<std::uint64_t>(r.range(100, 400));
+    _restart_per_mille = static_cast<std::uint64_t>(r.range(100, 250));
   }
 
   // ---- Tracing and failure ---------------------------------------------------------------
@@ -461,7 +487,10 @@ class simulation {
         fail("election safety: n{} and n{} both lead term {}", it->second, i, core.term());
         return;
       }
-      if (inserted) trace("leader n{} term {}", i, core.term());
+      if (inserted) {
+        trace("leader n{} term {}", i, core.term());
+        if (_figure8 && _faults && _random.chance(_isolate_leader_per_mille, 1000)) isolate(i);
+      }
       if (n.completeness_checked != core.term()) {
         n.completeness_checked = core.term();
         check_leader_completeness(i);
@@ -571,8 +600,27 @@ class simulation {
   }
 
   // ---- Faults ----------------------------------------------------------------------------
+  // Cuts node i off from everyone in both directions, until a heal: a new leader isolated
+  // this way keeps its no-op to itself (the Figure 8 class).
+  void isolate(std::size_t i) {
+    const std::size_t n = _nodes.size();
+    for (std::size_t j = 0; j < n; ++j) {
+      if (j == i) continue;
+      _cut[i * n + j] = true;
+      _cut[j * n + i] = true;
+    }
+    const auto et = static_cast<std::int64_t>(_config.election_timeout_ticks);
+    _heal_at = _now + static_cast<std::uint64_t>(_random.range(et, 3 * et));
+    trace("isolate n{}", i);
+  }
+
   void inject_faults() {
     const std::size_t n = _nodes.size();
+    if (_heal_at != 0 && _now >= _heal_at) {
+      _heal_at = 0;
+      std::fill(_cut.begin(), _cut.end(), false);
+      trace("heal");
+    }
     if (_random.chance(_crash_per_mille, 1000)) {
       const auto i = static_cast<std::size_t>(_random.uniform(n));
       if (_nodes[i].up) crash(i);
@@ -864,6 +912,9 @@ class simulation {
   std::uint64_t _crash_after_vote_per_mille = 0;
   std::uint64_t _crash_after_commit_per_mille = 0;
   std::uint64_t _crash_before_send_per_mille = 0;
+  bool _figure8 = false;  // the seed class of draw_figure8()
+  std::uint64_t _isolate_leader_per_mille = 0;
+  std::uint64_t _heal_at = 0;  // when an isolation ends; 0: none
 };
 
 }  // namespace

@@ -29,6 +29,7 @@ struct sim_result {
   std::uint64_t operations = 0;  // client operations in the checked history
   std::uint64_t elections = 0;   // distinct (term, leader) pairs seen
   bool linearizability_gave_up = false;
+  bool figure8 = false;  // the seed was drawn into the Figure 8 class (docs/raft.md)
 };
 
 /// Runs one seed to completion. Never aborts on an invariant violation (it returns it),

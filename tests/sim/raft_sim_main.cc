@@ -126,8 +126,9 @@ int main(int argc, char** argv) {
     gave_up += r.linearizability_gave_up ? 1 : 0;
     if (!timed && first == last) {
       fmt::print(
-          "seed {}: {} ticks, {} messages, {} committed, {} ops, {} leaders, trace {:016x}\n", seed,
-          r.ticks, r.messages, r.committed, r.operations, r.elections, r.trace_hash);
+          "seed {}{}: {} ticks, {} messages, {} committed, {} ops, {} leaders, trace {:016x}\n",
+          seed, r.figure8 ? " (figure 8 class)" : "", r.ticks, r.messages, r.committed,
+          r.operations, r.elections, r.trace_hash);
     }
     if (!r.failure.empty()) {
       fmt::print("raft_sim: seed {} FAILED{}: {}\n  replay: {} --trace\n", seed,
