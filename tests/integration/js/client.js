@@ -6,7 +6,7 @@
 // Commands: createTopics, listTopics, fetchTopicMetadata, fetchTopicOffsets,
 // fetchTopicOffsetsByTimestamp, describeConfigs,
 // deleteTopicRecords, deleteTopics, produce, consume (consume joins a consumer group: kafkajs
-// has no consumer without one).
+// has no consumer without one), groupConsume (a long-running group member, see below).
 'use strict';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -149,6 +149,56 @@ const commands = {
     } finally {
       await consumer.disconnect();
     }
+  },
+
+  // A long-running group member for test_groups_kafkajs.py. args: {topic, groupId,
+  // sessionTimeout, heartbeatInterval, rebalanceTimeout}. Prints JSON lines on stdout as they
+  // happen: {"assignment": [partitions]} after each join (GROUP_JOIN), {"p", "o", "v"} for
+  // each record processed, then its offset is committed ({"commitFailed": v} and a retry of
+  // the record if that fails); SIGTERM leaves the group (disconnect) and prints {"closed": true}.
+  groupConsume: async (a) => {
+    const consumer = kafka.consumer({
+      groupId: a.groupId,
+      sessionTimeout: a.sessionTimeout || 3000,
+      rebalanceTimeout: a.rebalanceTimeout || 10000,
+      heartbeatInterval: a.heartbeatInterval || 300,
+      maxWaitTimeInMs: 200,
+      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    const line = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const parts = e.payload.memberAssignment[a.topic] || [];
+      line({ assignment: [...parts].sort((x, y) => x - y), memberId: e.payload.memberId });
+    });
+    consumer.on(consumer.events.CRASH, (e) => line({ crash: String(e.payload.error) }));
+    let stopping = null;
+    const stop = () => {
+      if (!stopping) {
+        stopping = consumer.disconnect().then(() => {
+          line({ closed: true });
+          process.exit(0);
+        });
+      }
+    };
+    process.on('SIGTERM', stop);
+    await consumer.connect();
+    await consumer.subscribe({ topics: [a.topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, partition, message }) => {
+        const v = message.value.toString();
+        line({ p: partition, o: Number(message.offset), v });
+        try {
+          await consumer.commitOffsets([
+            { topic, partition, offset: (BigInt(message.offset) + 1n).toString() },
+          ]);
+        } catch (err) {
+          line({ commitFailed: v, error: String(err) });
+          throw err;
+        }
+      },
+    });
+    await new Promise(() => {});  // runs until SIGTERM (or SIGKILL)
   },
 };
 
