@@ -22,6 +22,12 @@ class category final : public std::error_category {
         return "unknown node";
       case errc::queue_full:
         return "queue full";
+      case errc::change_in_progress:
+        return "membership change in progress";
+      case errc::learner_behind:
+        return "learner has not caught up";
+      case errc::invalid_change:
+        return "invalid membership change";
     }
     return "unknown raft error";
   }

@@ -14,6 +14,9 @@ enum class errc {
   proposal_too_large,    // a proposal above config::entry_bytes_max
   unknown_node,          // the node is not a member of this group
   queue_full,            // uncommitted proposals or pending reads hit their _max
+  change_in_progress,    // a membership change is appended but not committed yet
+  learner_behind,        // a learner to promote has not caught up with the commit index
+  invalid_change,        // not a single-server change of a member that allows it
 };
 
 [[nodiscard]] const std::error_category& error_category() noexcept;

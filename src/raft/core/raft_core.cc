@@ -12,8 +12,9 @@ raft_core::raft_core(config cfg, const hard_state& persisted, const log_store& s
                      random_source& random)
     : _config(std::move(cfg)), _store(store), _random(random) {
   CAUDAL_ASSERT(!_config.voters.empty(), "a group needs voters");
-  CAUDAL_ASSERT(_config.voters.size() <= 64, "vote and read tallies are 64-bit masks: {}",
-                _config.voters.size());
+  CAUDAL_ASSERT(_config.voters.size() + _config.learners.size() <= 64,
+                "vote and read tallies are 64-bit masks: {} members",
+                _config.voters.size() + _config.learners.size());
   CAUDAL_ASSERT(_config.heartbeat_interval_ticks > 0, "heartbeat interval {}",
                 _config.heartbeat_interval_ticks);
   CAUDAL_ASSERT(_config.heartbeat_interval_ticks < _config.election_timeout_ticks,
@@ -22,13 +23,24 @@ raft_core::raft_core(config cfg, const hard_state& persisted, const log_store& s
   CAUDAL_ASSERT(_config.inflight_max > 0 && _config.append_entries_max > 0,
                 "inflight_max {} append_entries_max {}", _config.inflight_max,
                 _config.append_entries_max);
-  _self_position = position_of(_config.self);
-  CAUDAL_ASSERT(_self_position < _config.voters.size(), "node {} is not a voter", _config.self);
+  _memberships.emplace_back(log_index(0), raft::membership{_config.voters, _config.learners});
+  const log_index last = store.last_index();
+  for (log_index first(1); first <= last;) {
+    std::vector<entry> batch;
+    store.read(first, last, std::size_t{1} << 20, batch);
+    for (const entry& e : batch) {
+      if (e.kind != entry_kind::membership) continue;
+      raft::membership m;
+      CAUDAL_ASSERT(decode_membership(e.data, m), "malformed membership entry at {}", e.index);
+      _memberships.emplace_back(e.index, std::move(m));
+    }
+    first = batch.back().index + 1;
+  }
   _term = persisted.term;
   _vote = persisted.voted_for;
   _persisted = persisted;
-  _unstable_first = store.last_index() + 1;
-  _progress.resize(_config.voters.size());
+  _unstable_first = last + 1;
+  apply_membership();
   reset_election_timer();
 }
 
@@ -41,10 +53,47 @@ bool raft_core::mutated([[maybe_unused]] raft::mutation m) const {
 }
 
 std::size_t raft_core::position_of(node_id id) const {
-  for (std::size_t i = 0; i < _config.voters.size(); ++i) {
-    if (_config.voters[i] == id) return i;
+  for (std::size_t i = 0; i < _peers.size(); ++i) {
+    if (_peers[i] == id) return i;
   }
-  return _config.voters.size();
+  return _peers.size();
+}
+
+void raft_core::apply_membership() {
+  // Positions move when members come and go: carry progress, votes and read
+  // acknowledgements over by node id. A new member starts probing from the log's end.
+  const raft::membership& m = membership();
+  std::vector<node_id> peers = m.voters;
+  peers.insert(peers.end(), m.learners.begin(), m.learners.end());
+  CAUDAL_ASSERT(!m.voters.empty(), "a membership without voters");
+  CAUDAL_ASSERT(peers.size() <= 64, "vote and read tallies are 64-bit masks: {} members",
+                peers.size());
+  const auto remap = [&](std::uint64_t mask) {
+    std::uint64_t out = 0;
+    for (std::size_t i = 0; i < peers.size(); ++i) {
+      const std::size_t old = position_of(peers[i]);
+      if (old < _peers.size() && ((mask >> old) & 1) != 0) out |= std::uint64_t{1} << i;
+    }
+    return out;
+  };
+  std::vector<progress> next(peers.size());
+  for (std::size_t i = 0; i < peers.size(); ++i) {
+    const std::size_t old = position_of(peers[i]);
+    if (old < _progress.size()) {
+      next[i] = std::move(_progress[old]);
+    } else {
+      next[i].next = last_index() + 1;
+      next[i].recent_active = true;  // a new member gets a full timeout before check-quorum
+    }
+  }
+  for (pending_read& r : _reads)
+    r.acks = remap(r.acks);
+  _votes_granted = remap(_votes_granted);
+  _votes_rejected = remap(_votes_rejected);
+  _peers = std::move(peers);
+  _voter_count = m.voters.size();
+  _progress = std::move(next);
+  _self_position = position_of(_config.self);
 }
 
 void raft_core::check_driver() const {
@@ -74,6 +123,15 @@ void raft_core::append_entry(entry e) {
   CAUDAL_ASSERT(e.index == last_index() + 1, "append at {} after {}", e.index, last_index());
   CAUDAL_ASSERT(e.term >= term_at(last_index()), "entry term {} below the last term {}", e.term,
                 term_at(last_index()));
+  if (e.kind == entry_kind::membership) {
+    // A membership takes effect when appended, committed or not (thesis §4.1).
+    raft::membership m;
+    CAUDAL_ASSERT(decode_membership(e.data, m), "malformed membership entry at {}", e.index);
+    _memberships.emplace_back(e.index, std::move(m));
+    _unstable.push_back(std::move(e));
+    apply_membership();
+    return;
+  }
   _unstable.push_back(std::move(e));
 }
 
@@ -90,6 +148,12 @@ void raft_core::truncate_and_append(std::vector<entry>::const_iterator first,
     _unstable.clear();
     _truncate_from = _truncate_from ? std::min(*_truncate_from, from) : from;
     _unstable_first = from;
+  }
+  if (_memberships.back().first >= from) {
+    // A truncated membership entry takes its membership with it.
+    while (_memberships.back().first >= from)
+      _memberships.pop_back();
+    apply_membership();
   }
   for (auto it = first; it != last; ++it)
     append_entry(*it);
@@ -153,6 +217,7 @@ void raft_core::become_follower(term_id term, node_id leader) {
 
 void raft_core::become_pre_candidate() {
   // Pre-vote (thesis §9.6): ask whether we could win before disturbing anyone's term.
+  CAUDAL_ASSERT(is_voter(), "a non-voter campaigns");
   _role = raft::role::pre_candidate;
   _leader = node_none;
   _votes_granted = 0;
@@ -161,11 +226,11 @@ void raft_core::become_pre_candidate() {
   tally_vote(_config.self, true);
   if (_role != raft::role::pre_candidate) return;
   const log_index last = last_index();
-  for (std::size_t i = 0; i < _config.voters.size(); ++i) {
+  for (std::size_t i = 0; i < _voter_count; ++i) {
     if (i == _self_position) continue;
     message m;
     m.type = message_type::pre_vote_request;
-    m.to = _config.voters[i];
+    m.to = _peers[i];
     m.term = term_id(_term() + 1);
     m.index = last;
     m.log_term = term_at(last);
@@ -174,6 +239,7 @@ void raft_core::become_pre_candidate() {
 }
 
 void raft_core::become_candidate(bool transfer) {
+  CAUDAL_ASSERT(is_voter(), "a non-voter campaigns");
   _term = term_id(_term() + 1);
   _vote = _config.self;
   _role = raft::role::candidate;
@@ -184,11 +250,11 @@ void raft_core::become_candidate(bool transfer) {
   tally_vote(_config.self, true);
   if (_role != raft::role::candidate) return;
   const log_index last = last_index();
-  for (std::size_t i = 0; i < _config.voters.size(); ++i) {
+  for (std::size_t i = 0; i < _voter_count; ++i) {
     if (i == _self_position) continue;
     message m;
     m.type = message_type::vote_request;
-    m.to = _config.voters[i];
+    m.to = _peers[i];
     m.term = _term;
     m.index = last;
     m.log_term = term_at(last);
@@ -237,7 +303,7 @@ bool raft_core::in_leader_lease() const {
 
 void raft_core::tally_vote(node_id from, bool granted) {
   const std::size_t pos = position_of(from);
-  if (pos >= _config.voters.size()) return;
+  if (pos >= _voter_count) return;
   const std::uint64_t bit = std::uint64_t{1} << pos;
   if (granted) {
     _votes_granted |= bit;
@@ -269,7 +335,7 @@ void raft_core::tick() {
       if (_config.check_quorum) {
         std::size_t active = 0;
         for (std::size_t i = 0; i < _progress.size(); ++i) {
-          if (i == _self_position || _progress[i].recent_active) ++active;
+          if (i < _voter_count && (i == _self_position || _progress[i].recent_active)) ++active;
           _progress[i].recent_active = false;
         }
         if (active < quorum()) {
@@ -287,7 +353,12 @@ void raft_core::tick() {
     return;
   }
   ++_election_elapsed;
-  if (_election_elapsed >= _randomized_timeout) campaign(false);
+  if (_election_elapsed < _randomized_timeout) return;
+  if (is_voter()) {
+    campaign(false);
+  } else {
+    _election_elapsed = _randomized_timeout;  // learners and outsiders never campaign
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -300,8 +371,13 @@ void raft_core::send(message m) {
 
 void raft_core::step(const message& m) {
   check_driver();
-  if (m.to != _config.self) return;
-  if (position_of(m.from) >= _config.voters.size() || m.from == _config.self) return;
+  if (m.to != _config.self || m.from == _config.self) return;
+  if (position_of(m.from) >= _peers.size() && m.type != message_type::append_request &&
+      m.type != message_type::heartbeat) {
+    // A removed node's campaigns must not disturb the group. A leader is followed even
+    // when our membership does not list it yet (we joined and have not caught up).
+    return;
+  }
 
   if (m.term > _term) {
     const bool vote_like =
@@ -364,7 +440,7 @@ void raft_core::step(const message& m) {
       if (_role == raft::role::leader) handle_heartbeat_response(m);
       break;
     case message_type::timeout_now:
-      if (_role != raft::role::leader) campaign(true);
+      if (_role != raft::role::leader && is_voter()) campaign(true);
       break;
   }
 }
@@ -441,6 +517,7 @@ void raft_core::become_probe(progress& pr, log_index next) {
 
 void raft_core::handle_append_response(const message& m) {
   const std::size_t pos = position_of(m.from);
+  if (pos >= _peers.size()) return;  // removed since
   progress& pr = _progress[pos];
   pr.recent_active = true;
   if (m.reject) {
@@ -493,6 +570,7 @@ void raft_core::handle_heartbeat(const message& m) {
 
 void raft_core::handle_heartbeat_response(const message& m) {
   const std::size_t pos = position_of(m.from);
+  if (pos >= _peers.size()) return;  // removed since
   progress& pr = _progress[pos];
   pr.recent_active = true;
   pr.probe_sent = false;
@@ -507,8 +585,8 @@ void raft_core::handle_heartbeat_response(const message& m) {
     for (pending_read& r : _reads) {
       if (r.round <= m.context) r.acks |= bit;
     }
-    while (!_reads.empty() &&
-           static_cast<std::size_t>(std::popcount(_reads.front().acks)) >= quorum()) {
+    while (!_reads.empty() && static_cast<std::size_t>(
+                                  std::popcount(_reads.front().acks & voter_mask())) >= quorum()) {
       _ready_reads.push_back(read_state{_reads.front().request_id, _reads.front().index});
       _reads.pop_front();
     }
@@ -523,7 +601,7 @@ void raft_core::send_append(std::size_t position) {
   const auto send_from = [&](log_index next) {
     message m;
     m.type = message_type::append_request;
-    m.to = _config.voters[position];
+    m.to = _peers[position];
     m.term = _term;
     m.index = next - 1;
     m.log_term = term_at(next - 1);
@@ -552,11 +630,11 @@ void raft_core::send_append(std::size_t position) {
 }
 
 void raft_core::send_heartbeats(std::uint64_t context) {
-  for (std::size_t i = 0; i < _config.voters.size(); ++i) {
+  for (std::size_t i = 0; i < _peers.size(); ++i) {
     if (i == _self_position) continue;
     message m;
     m.type = message_type::heartbeat;
-    m.to = _config.voters[i];
+    m.to = _peers[i];
     m.term = _term;
     m.commit = std::min(_commit, _progress[i].match);
     m.context = context;
@@ -566,7 +644,7 @@ void raft_core::send_heartbeats(std::uint64_t context) {
 
 void raft_core::maybe_commit() {
   std::uint64_t scratch[64];
-  const std::size_t n = _config.voters.size();
+  const std::size_t n = _voter_count;  // learners do not count
   for (std::size_t i = 0; i < n; ++i) {
     scratch[i] =
         static_cast<std::uint64_t>(i == _self_position ? last_index()() : _progress[i].match());
@@ -590,7 +668,7 @@ void raft_core::commit_to(log_index index) {
 }
 
 void raft_core::maybe_send_timeout_now(std::size_t position) {
-  if (_transfer_target != _config.voters[position]) return;
+  if (_transfer_target != _peers[position]) return;
   if (_progress[position].match != last_index()) return;
   message m;
   m.type = message_type::timeout_now;
@@ -626,7 +704,7 @@ result<void> raft_core::read_index(std::uint64_t request_id) {
   // (thesis §6.4 step 1).
   if (term_at(_commit) != _term) return errc::leader_not_ready;
   if (_reads.size() >= _config.pending_reads_max) return errc::queue_full;
-  if (_config.voters.size() == 1) {
+  if (_voter_count == 1) {
     _ready_reads.push_back(read_state{request_id, _commit});
     return ok();
   }
@@ -641,13 +719,58 @@ result<void> raft_core::transfer_leadership(node_id target) {
   check_driver();
   if (_role != raft::role::leader) return errc::not_leader;
   const std::size_t pos = position_of(target);
-  if (pos >= _config.voters.size()) return errc::unknown_node;
+  if (pos >= _voter_count) return errc::unknown_node;  // a learner cannot lead
   if (target == _config.self) return ok();
   _transfer_target = target;
   _election_elapsed = 0;  // the transfer has one election timeout to finish
   maybe_send_timeout_now(pos);
   send_append(pos);
   return ok();
+}
+
+result<log_index> raft_core::change_membership(change what, node_id node) {
+  check_driver();
+  if (_role != raft::role::leader) return errc::not_leader;
+  if (_transfer_target != node_none) return errc::transfer_in_progress;
+  // The fix to single-server changes: a leader that has not committed an entry of its
+  // term may hold an uncommitted change of a deposed leader that another node's log
+  // lacks; a change on top of it could make two majorities that do not overlap.
+  if (term_at(_commit) != _term) return errc::leader_not_ready;
+  // One change at a time: any majority of the old and of the new membership overlap
+  // only if they differ by one node.
+  if (_memberships.back().first > _commit) return errc::change_in_progress;
+  if (static_cast<std::size_t>(last_index() - _commit) >= _config.uncommitted_max) {
+    return errc::queue_full;
+  }
+  raft::membership next = membership();
+  const std::size_t pos = position_of(node);
+  const bool voter = pos < _voter_count;
+  const bool learner = pos >= _voter_count && pos < _peers.size();
+  switch (what) {
+    case change::add_learner:
+      if (voter || learner || node() < 0) return errc::invalid_change;
+      next.learners.push_back(node);
+      break;
+    case change::promote_learner:
+      if (!learner) return errc::invalid_change;
+      // A learner that votes before it caught up would slow every commit, or with a few
+      // such, stop commits altogether.
+      if (_progress[pos].match < _commit) return errc::learner_behind;
+      std::erase(next.learners, node);
+      next.voters.push_back(node);
+      break;
+    case change::remove_node:
+      if ((!voter && !learner) || node == _config.self) return errc::invalid_change;
+      std::erase(next.voters, node);
+      std::erase(next.learners, node);
+      break;
+  }
+  const log_index index = last_index() + 1;
+  append_entry(entry{_term, index, entry_kind::membership, encode_membership(next)});
+  _progress[_self_position].match = index;
+  _broadcast_append = true;
+  maybe_commit();
+  return index;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -663,7 +786,7 @@ ready raft_core::drain() {
   if (_role == raft::role::leader) {
     // Batching: proposals since the last drain go out together, per follower.
     if (_broadcast_append) {
-      for (std::size_t i = 0; i < _config.voters.size(); ++i)
+      for (std::size_t i = 0; i < _peers.size(); ++i)
         send_append(i);
     }
     if (_broadcast_heartbeat) send_heartbeats(_read_round);

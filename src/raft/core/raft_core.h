@@ -8,8 +8,10 @@
 // Implements Raft (Ongaro & Ousterhout 2014; Ongaro's thesis for §-references in
 // "thesis §"): election with pre-vote (thesis §9.6) and check-quorum (thesis §6.2),
 // replication with batching, pipelining and fast backtracking, commit of current-term
-// entries only (§5.4.2), leadership transfer (thesis §3.10) and read index (thesis §6.4).
-// Membership change and snapshots are not here yet (TODO(#5)).
+// entries only (§5.4.2), leadership transfer (thesis §3.10), read index (thesis §6.4) and
+// single-server membership changes with learners (thesis §4.1, with the fix of
+// raft-dev "bug in single-server membership changes", 2015). Snapshots are not here yet
+// (TODO(#5)).
 //
 // Cost: a group is one object of a few hundred bytes plus its uncommitted entries and
 // per-peer progress; no threads, no timers. Many groups share one random_source.
@@ -24,6 +26,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace caudal::raft {
@@ -41,7 +44,10 @@ enum class mutation : std::uint8_t {
 /// Static settings of one group member. Timeouts count ticks; the driver picks the tick.
 struct config {
   node_id self = node_none;
-  std::vector<node_id> voters;                // every voting member, including self
+  // The bootstrap membership; membership entries in the log override it. A node joining
+  // a running group starts with the group's bootstrap membership and is not in it.
+  std::vector<node_id> voters;
+  std::vector<node_id> learners;
   std::int32_t election_timeout_ticks = 10;   // randomised in [this, 2 * this)
   std::int32_t heartbeat_interval_ticks = 2;  // must be < election_timeout_ticks
   bool pre_vote = true;
@@ -86,15 +92,20 @@ class raft_core {
  public:
   /// Restarts from what a previous incarnation persisted: `persisted` term and vote and
   /// the log in `store`. Starts as a follower with commit index 0; committed entries are
-  /// handed out again as the commit index is relearnt. Requires: self in cfg.voters.
+  /// handed out again as the commit index is relearnt. Requires: cfg.voters not empty; at most 64
+  /// members. Scans the persisted log for membership entries (O(log size) until snapshots carry the
+  /// membership,
+  /// TODO(#5)).
   raft_core(config cfg, const hard_state& persisted, const log_store& store, random_source& random);
   raft_core(const raft_core&) = delete;
   raft_core& operator=(const raft_core&) = delete;
 
   /// One unit of logical time: election and heartbeat timeouts, check-quorum.
   void tick();
-  /// Handles a message from a peer. Messages for another node or from a non-member are
-  /// dropped; stale and duplicate messages are expected and harmless.
+  /// Handles a message from a peer. Messages for another node are dropped, and so is
+  /// everything from a non-member but AppendEntries and heartbeats (a joining node
+  /// follows a leader its membership does not list yet); stale and duplicate messages are
+  /// expected and harmless.
   void step(const message& m);
   /// Appends `data` as a new entry. Leader only; returns the entry's index. Errors:
   /// not_leader, transfer_in_progress, proposal_too_large, queue_full.
@@ -108,6 +119,22 @@ class raft_core {
   /// proposals meanwhile; abandoned after one election timeout. Errors: not_leader,
   /// unknown_node.
   [[nodiscard]] result<void> transfer_leadership(node_id target);
+
+  /// The single-server membership changes (thesis §4.1).
+  enum class change : std::uint8_t {
+    add_learner,      // a new node starts receiving the log; it does not vote
+    promote_learner,  // a learner that caught up becomes a voter
+    remove_node,      // a voter or learner leaves
+  };
+  /// Appends a membership entry applying `what` to `node`; it takes effect at once on
+  /// every node that appends it, and the next change waits for its commit. Leader only.
+  /// The leader must have committed an entry of its own term first: otherwise a change
+  /// of an earlier leader it does not know about could still commit, and two changes
+  /// could form disjoint majorities. Returns the entry's index. Errors: not_leader,
+  /// transfer_in_progress, leader_not_ready, change_in_progress, invalid_change (adding a
+  /// member, promoting a non-learner, removing a non-member or the leader itself: transfer
+  /// leadership first), learner_behind (its match is below the commit index).
+  [[nodiscard]] result<log_index> change_membership(change what, node_id node);
 
   /// True when drain() would return something to do.
   [[nodiscard]] bool has_ready() const;
@@ -124,6 +151,11 @@ class raft_core {
   /// The last index handed out for applying.
   [[nodiscard]] log_index applied_index() const { return _applied; }
   [[nodiscard]] log_index last_index() const;
+  /// The membership in effect: the last membership entry in this node's log (committed
+  /// or not), else the bootstrap one.
+  [[nodiscard]] const raft::membership& membership() const { return _memberships.back().second; }
+  /// True when this node votes in the membership in effect.
+  [[nodiscard]] bool is_voter() const { return _self_position < _voter_count; }
   /// The term of the entry at `index` in this node's log. Requires: 0 <= index <= last.
   [[nodiscard]] term_id term_at(log_index index) const;
 
@@ -145,9 +177,13 @@ class raft_core {
   };
 
   [[nodiscard]] bool mutated(raft::mutation m) const;
-  [[nodiscard]] std::size_t quorum() const { return _config.voters.size() / 2 + 1; }
-  [[nodiscard]] std::size_t position_of(node_id id) const;  // voters.size() if absent
-  [[nodiscard]] std::size_t self_position() const { return _self_position; }
+  [[nodiscard]] std::size_t quorum() const { return _voter_count / 2 + 1; }
+  // Positions index _peers: voters first, then learners; _peers.size() if absent.
+  [[nodiscard]] std::size_t position_of(node_id id) const;
+  [[nodiscard]] std::uint64_t voter_mask() const {
+    return _voter_count == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << _voter_count) - 1;
+  }
+  void apply_membership();
   void check_driver() const;
 
   void become_follower(term_id term, node_id leader);
@@ -185,6 +221,10 @@ class raft_core {
   const log_store& _store;
   random_source& _random;
   std::size_t _self_position = 0;
+  std::vector<node_id> _peers;  // the membership in effect: voters, then learners
+  std::size_t _voter_count = 0;
+  // Membership entries in the log by index, the bootstrap one at index 0 first.
+  std::vector<std::pair<log_index, raft::membership>> _memberships;
 
   raft::role _role = raft::role::follower;
   term_id _term{0};
@@ -203,7 +243,7 @@ class raft_core {
   std::int32_t _heartbeat_elapsed = 0;
   std::int32_t _randomized_timeout = 0;
 
-  std::vector<progress> _progress;  // per voter position; leader only
+  std::vector<progress> _progress;  // per position in _peers; leader only
   std::uint64_t _votes_granted = 0;
   std::uint64_t _votes_rejected = 0;
 

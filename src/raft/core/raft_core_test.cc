@@ -61,14 +61,16 @@ filter cut_off(node_id id) {
 /// and the term/vote record and loses the messages the node had in flight.
 class cluster {
  public:
-  explicit cluster(std::size_t n, const config& base = {}) : _nodes(n) {
+  /// Nodes 1..`voters` (all by default) form the bootstrap membership; the others start
+  /// outside it, ready to join.
+  explicit cluster(std::size_t n, const config& base = {}, std::size_t voters = 0) : _nodes(n) {
     config cfg = base;
     cfg.voters.clear();
-    for (std::size_t i = 1; i <= n; ++i)
+    for (std::size_t i = 1; i <= (voters == 0 ? n : voters); ++i)
       cfg.voters.push_back(node_id(static_cast<std::int32_t>(i)));
     for (std::size_t i = 0; i < n; ++i) {
       _nodes[i].cfg = cfg;
-      _nodes[i].cfg.self = cfg.voters[i];
+      _nodes[i].cfg.self = node_id(static_cast<std::int32_t>(i + 1));
       _nodes[i].random = std::make_unique<random_source>(1000 + i);
     }
   }
@@ -654,6 +656,165 @@ TEST(transfer, to_an_unreachable_target_is_abandoned_after_an_election_timeout) 
   }
   EXPECT_EQ(c.core(1).role(), role::leader);
   EXPECT_TRUE(c.core(1).propose(bytes("after")).has_value());
+}
+
+// ---------------------------------------------------------------------------------------
+// Membership changes (thesis §4.1)
+
+using change = raft_core::change;
+
+TEST(membership, encoding_round_trips_and_rejects_garbage) {
+  const membership m{{node_id(1), node_id(7)}, {node_id(3)}};
+  membership back;
+  ASSERT_TRUE(decode_membership(encode_membership(m), back));
+  EXPECT_EQ(back, m);
+  std::vector<std::byte> data = encode_membership(m);
+  data.pop_back();
+  EXPECT_FALSE(decode_membership(data, back));
+  data = encode_membership(m);
+  data[0] = std::byte{200};  // more members than bytes
+  EXPECT_FALSE(decode_membership(data, back));
+}
+
+TEST(membership, a_learner_catches_up_then_is_promoted) {
+  const config cfg;
+  cluster c(4, cfg, 3);  // node 4 is outside the group
+  c.start_all();
+  c.elect(1);
+  c.tick(1, cfg.heartbeat_interval_ticks);
+  c.settle();
+  const auto added = c.core(1).change_membership(change::add_learner, node_id(4));
+  ASSERT_TRUE(added.has_value());
+  EXPECT_EQ(c.core(1).change_membership(change::add_learner, node_id(5)).error(),
+            make_error_code(errc::change_in_progress));
+  c.process(1);
+  c.settle();
+  EXPECT_EQ(c.core(1).commit_index(), *added);
+  EXPECT_EQ(c.core(4).membership().learners, (std::vector<node_id>{node_id(4)}));
+  EXPECT_FALSE(c.core(4).is_voter());
+  // A learner never campaigns, however long it hears nothing.
+  c.tick(4, 5 * cfg.election_timeout_ticks);
+  EXPECT_TRUE(c.net().empty());
+  // While it is cut off it falls behind, and may not be promoted.
+  const auto cut_4 = cut_off(node_id(4));
+  for (int k = 0; k < 3; ++k)
+    ASSERT_TRUE(c.core(1).propose(bytes("w")).has_value());
+  c.process(1);
+  c.settle(cut_4);
+  EXPECT_EQ(c.core(1).commit_index(), log_index(5));
+  EXPECT_EQ(c.core(1).change_membership(change::promote_learner, node_id(4)).error(),
+            make_error_code(errc::learner_behind));
+  // Healed, it catches up through heartbeat rounds; then it becomes a voter.
+  for (int k = 0; k < 3 * cfg.heartbeat_interval_ticks; ++k) {
+    c.tick(1);
+    c.settle();
+  }
+  EXPECT_EQ(c.log(4).size(), 5u);
+  const auto promoted = c.core(1).change_membership(change::promote_learner, node_id(4));
+  ASSERT_TRUE(promoted.has_value());
+  c.process(1);
+  // Four voters: the promotion needs three of them, so nodes 1 and 4 alone do not commit.
+  const auto only_4 = [](const message& m) {
+    return m.from != node_id(2) && m.to != node_id(2) && m.from != node_id(3) && m.to != node_id(3);
+  };
+  c.settle(only_4);
+  EXPECT_EQ(c.core(1).commit_index(), log_index(5));
+  c.tick(1, 2 * cfg.heartbeat_interval_ticks);
+  c.settle();
+  EXPECT_EQ(c.core(1).commit_index(), *promoted);
+  EXPECT_TRUE(c.core(4).is_voter());
+  EXPECT_EQ(c.core(2).membership().voters,
+            (std::vector<node_id>{node_id(1), node_id(2), node_id(3), node_id(4)}));
+  EXPECT_EQ(c.safety_violations(), 0);
+}
+
+TEST(membership, waits_for_an_entry_of_the_leaders_term) {
+  cluster c(3);
+  c.start_all();
+  c.elect(1, [](const message& m) { return !is_append(m); });  // the no-op is lost
+  EXPECT_EQ(c.core(1).change_membership(change::remove_node, node_id(3)).error(),
+            make_error_code(errc::leader_not_ready));
+  EXPECT_EQ(c.core(2).change_membership(change::remove_node, node_id(3)).error(),
+            make_error_code(errc::not_leader));
+}
+
+TEST(membership, rejects_what_is_not_a_single_server_change) {
+  cluster c(4, config{}, 3);
+  c.start_all();
+  c.elect(1);
+  c.settle();
+  raft_core& l = c.core(1);
+  EXPECT_EQ(l.change_membership(change::add_learner, node_id(2)).error(),
+            make_error_code(errc::invalid_change));
+  EXPECT_EQ(l.change_membership(change::promote_learner, node_id(2)).error(),
+            make_error_code(errc::invalid_change));
+  EXPECT_EQ(l.change_membership(change::promote_learner, node_id(4)).error(),
+            make_error_code(errc::invalid_change));
+  EXPECT_EQ(l.change_membership(change::remove_node, node_id(4)).error(),
+            make_error_code(errc::invalid_change));
+  EXPECT_EQ(l.change_membership(change::remove_node, node_id(1)).error(),
+            make_error_code(errc::invalid_change));  // transfer leadership first
+  ASSERT_TRUE(l.change_membership(change::add_learner, node_id(4)).has_value());
+  c.process(1);
+  c.settle();
+  EXPECT_EQ(l.transfer_leadership(node_id(4)).error(), make_error_code(errc::unknown_node));
+}
+
+TEST(membership, a_removed_voter_no_longer_counts_nor_disrupts) {
+  config cfg;
+  cfg.pre_vote = false;  // even a campaign that raises its term must not reach the group
+  cluster c(3, cfg);
+  c.start_all();
+  c.elect(1);
+  c.settle();
+  const auto removed = c.core(1).change_membership(change::remove_node, node_id(3));
+  ASSERT_TRUE(removed.has_value());
+  c.process(1);
+  c.settle();
+  EXPECT_EQ(c.core(1).commit_index(), *removed);
+  EXPECT_EQ(c.core(1).membership().voters, (std::vector<node_id>{node_id(1), node_id(2)}));
+  // Two voters: without node 2 nothing commits, whatever node 3 does.
+  ASSERT_TRUE(c.core(1).propose(bytes("w")).has_value());
+  c.process(1);
+  c.settle(cut_off(node_id(2)));
+  EXPECT_EQ(c.core(1).commit_index(), *removed);
+  c.settle();
+  // Node 3 never learnt of its removal: it campaigns at higher and higher terms, and the
+  // group ignores it.
+  for (int k = 0; k < 5 * cfg.election_timeout_ticks; ++k) {
+    for (int i = 1; i <= 3; ++i)
+      c.tick(i);
+    c.settle();
+  }
+  EXPECT_GT(c.core(3).term(), term_id(2));
+  EXPECT_EQ(c.core(1).role(), role::leader);
+  EXPECT_EQ(c.core(1).term(), term_id(1));
+  EXPECT_EQ(c.core(2).commit_index(), *removed + 1);
+}
+
+TEST(membership, a_truncated_change_is_undone) {
+  config cfg;
+  cfg.pre_vote = false;
+  cfg.check_quorum = false;
+  cluster c(4, cfg, 3);
+  c.start_all();
+  c.elect(1);
+  c.settle();
+  // Node 1 appends the change and dies before it leaves; it survives on node 1's disk.
+  ASSERT_TRUE(c.core(1).change_membership(change::add_learner, node_id(4)).has_value());
+  c.process(1);
+  c.crash(1);
+  c.start(1);
+  EXPECT_EQ(c.core(1).membership().learners, (std::vector<node_id>{node_id(4)}));
+  // Node 2 leads term 2 without it; node 1 rejoins and its log is truncated.
+  c.crash(1);
+  c.elect(2);
+  c.start(1);
+  c.tick(2, 3 * cfg.heartbeat_interval_ticks);
+  c.settle();
+  EXPECT_EQ(c.log_terms(1), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_TRUE(c.core(1).membership().learners.empty());
+  EXPECT_EQ(c.safety_violations(), 0);
 }
 
 }  // namespace

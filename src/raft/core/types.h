@@ -39,9 +39,29 @@ constexpr std::int64_t operator-(log_index a, log_index b) noexcept {
   return a() - b();
 }
 
-/// Why an entry is in the log. A new leader's empty entry (Raft §8) is a control batch
-/// in the partition log, which Kafka clients skip.
-enum class entry_kind : std::uint8_t { normal, leader_noop };
+/// Why an entry is in the log. A new leader's empty entry (Raft §8) and a membership
+/// change are control batches in the partition log, which Kafka clients skip.
+enum class entry_kind : std::uint8_t {
+  normal,
+  leader_noop,
+  membership,  // data: encode_membership(); takes effect when appended (thesis §4.1)
+};
+
+/// Who belongs to a group. Voters elect and make up quorums; learners receive the log
+/// but neither vote nor count, so a new node catches up before it can affect a quorum.
+/// A node is in at most one of the two lists.
+struct membership {
+  std::vector<node_id> voters;
+  std::vector<node_id> learners;
+
+  friend bool operator==(const membership&, const membership&) = default;
+};
+
+/// The data of an entry_kind::membership entry: a count, then each id (little-endian
+/// int32) followed by 1 for a voter or 0 for a learner.
+[[nodiscard]] std::vector<std::byte> encode_membership(const membership& m);
+/// Parses encode_membership() output; false (and `out` unspecified) if malformed.
+[[nodiscard]] bool decode_membership(const std::vector<std::byte>& data, membership& out);
 
 /// One Raft log entry. `data` is opaque to the core (a record batch, a controller
 /// command); the state machine interprets it.
