@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   serve->add_option("--node-id", node_id, "Shorthand for --set node.id=N");
 
   auto* version = app.add_subcommand("version", "Print the version and exit");
-  // topic, produce, consume, cluster: Kafka clients of any broker (src/cli/).
+  // topic, produce, consume, group, cluster: Kafka clients of any broker (src/cli/).
   const caudal::cli::commands client_commands(app);
 
   CLI11_PARSE(app, argc, argv);

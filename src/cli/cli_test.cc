@@ -1,10 +1,12 @@
 // The pure parts of the CLI: the Java-compatible partitioner (against the vectors of
 // Kafka's UtilsTest and a librdkafka/kafkajs cross-check), format strings in both
-// directions, --from values, --brokers lists and how UUIDs print. The commands themselves
+// directions, --from values, --brokers lists, how UUIDs print, the range assignor and the
+// consumer protocol's bytes. The commands themselves
 // are tested end to end against a real broker in tests/integration/test_cli.py.
 
 #include "cli/connection.h"
 #include "cli/error.h"
+#include "cli/group_client.h"
 #include "cli/offset_spec.h"
 #include "cli/output.h"
 #include "cli/partitioner.h"
@@ -183,6 +185,32 @@ TEST(UuidText, MatchesKafkaUuidToString) {
   // Uuid(0x0123456789abcdef, 0xfedcba9876543210).toString() in Java.
   EXPECT_EQ(uuid_text({0x0123456789abcdefULL, 0xfedcba9876543210ULL}), "ASNFZ4mrze_-3LqYdlQyEA");
   EXPECT_EQ(uuid_text({}), "AAAAAAAAAAAAAAAAAAAAAA");
+}
+
+TEST(RangeAssignor, GivesContiguousRangesInMemberOrder) {
+  // Kafka's RangeAssignor javadoc: C0 and C1 on t0 and t1 of 3 partitions each.
+  const auto a = assign_range({{"C1", {"t0", "t1"}}, {"C0", {"t0", "t1"}}}, {{"t0", 3}, {"t1", 3}});
+  using parts = std::map<std::string, std::vector<std::int32_t>>;
+  EXPECT_EQ(a.at("C0"), (parts{{"t0", {0, 1}}, {"t1", {0, 1}}}));
+  EXPECT_EQ(a.at("C1"), (parts{{"t0", {2}}, {"t1", {2}}}));
+}
+
+TEST(RangeAssignor, LeavesExtraMembersEmptyAndSkipsUnknownTopics) {
+  const auto a = assign_range({{"a", {"t"}}, {"b", {"t"}}, {"c", {"t", "gone"}}}, {{"t", 2}});
+  EXPECT_EQ(a.at("a").at("t"), (std::vector<std::int32_t>{0}));
+  EXPECT_EQ(a.at("b").at("t"), (std::vector<std::int32_t>{1}));
+  EXPECT_TRUE(a.at("c").empty());
+}
+
+TEST(ConsumerProtocol, RoundTripsSubscriptionAndAssignment) {
+  const auto s = encode_subscription({"orders", "payments"});
+  EXPECT_EQ(decode_subscription(s), (std::vector<std::string>{"orders", "payments"}));
+  const std::map<std::string, std::vector<std::int32_t>> parts{{"orders", {0, 2}}, {"x", {1}}};
+  EXPECT_EQ(decode_assignment(encode_assignment(parts)), parts);
+  EXPECT_EQ(decode_assignment({}), (std::map<std::string, std::vector<std::int32_t>>{}));
+  const std::byte junk[] = {std::byte{0}, std::byte{0}, std::byte{0xff}};
+  EXPECT_FALSE(decode_assignment(junk).has_value());
+  EXPECT_FALSE(decode_subscription(junk).has_value());
 }
 
 }  // namespace

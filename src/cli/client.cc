@@ -219,6 +219,13 @@ protocol::metadata_response client::metadata(const std::optional<std::vector<std
   return response;
 }
 
+void client::add_broker(node_id node, const broker_address& address) {
+  auto& slot = _peers[node];
+  if (slot) return;
+  slot = std::make_unique<peer>();
+  slot->address = address;
+}
+
 bool client::supports(node_id node, protocol::api_key api, std::int16_t version_min) {
   const peer& p = connected(node);
   const auto& ours = api_of(api);

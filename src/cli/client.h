@@ -75,6 +75,10 @@ class client {
   [[nodiscard]] protocol::metadata_response metadata(
       const std::optional<std::vector<std::string>>& topics, auto_create create);
 
+  /// Records the address of broker `node` (a coordinator FindCoordinator named) unless one
+  /// is known already.
+  void add_broker(node_id node, const broker_address& address);
+
   /// The highest version of `api` that this client and broker `node` both support, and at
   /// least `version_min`. Throws cli::error when there is none.
   [[nodiscard]] std::int16_t version(node_id node, protocol::api_key api,

@@ -78,5 +78,6 @@ void add_topic_commands(CLI::App& app, command_registry& registry);
 void add_produce_command(CLI::App& app, command_registry& registry);
 void add_consume_command(CLI::App& app, command_registry& registry);
 void add_cluster_commands(CLI::App& app, command_registry& registry);
+void add_group_commands(CLI::App& app, command_registry& registry);
 
 }  // namespace caudal::cli

@@ -23,6 +23,7 @@ commands::commands(CLI::App& app) : _state(std::make_unique<state>()) {
   add_produce_command(app, _state->registry);
   add_consume_command(app, _state->registry);
   add_cluster_commands(app, _state->registry);
+  add_group_commands(app, _state->registry);
 }
 
 commands::~commands() = default;

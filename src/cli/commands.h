@@ -1,7 +1,7 @@
 #pragma once
 
-// The client subcommands of `caudal` (issue 6): topic, produce, consume and cluster. Each is
-// a Kafka client like any other (client.h); main.cc adds them to its CLI11 app:
+// The client subcommands of `caudal` (issue 6): topic, produce, consume, group and cluster.
+// Each is a Kafka client like any other (client.h); main.cc adds them to its CLI11 app:
 //
 //     caudal::cli::commands client_commands(app);   // before parsing
 //     CLI11_PARSE(app, argc, argv);

@@ -1,13 +1,18 @@
 // caudal consume TOPIC: fetch records from the partition leaders and print them, following
 // the log by default (long-polling Fetch) or stopping at the end with --exit.
 //
-// No consumer group: the command assigns itself the partitions and tracks offsets itself,
-// as kcat does without -G.
+// Without -g the command assigns itself the partitions and keeps its offsets in memory, as
+// kcat does without -G. With -g GROUP it is a member of the group (group_client.h): it reads
+// the partitions the group gives it, starts at the group's committed offsets (else at
+// --from), heartbeats between fetches, commits its position every few seconds and at the
+// end, and leaves the group on exit (SIGINT and SIGTERM included).
 
+#include "base/clock.h"
 #include "base/record_batch.h"
 #include "base/record_reader.h"
 #include "cli/command_registry.h"
 #include "cli/error.h"
+#include "cli/group_client.h"
 #include "cli/offset_spec.h"
 #include "cli/output.h"
 #include "cli/record_format.h"
@@ -15,9 +20,11 @@
 #include "protocol/error_code.h"
 #include "protocol/generated/fetch.h"
 
+#include <poll.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <map>
 
@@ -28,6 +35,14 @@ constexpr std::int32_t fetch_bytes_max = 64 * 1024 * 1024;
 constexpr std::int32_t partition_fetch_bytes_start = 1024 * 1024;
 constexpr std::size_t decompressed_bytes_max = 256 * 1024 * 1024;
 constexpr int metadata_refreshes_max = 20;
+constexpr std::int64_t commit_interval_ns = 5'000'000'000;
+
+// Set by SIGINT/SIGTERM while a group member runs, so that it commits and leaves.
+volatile std::sig_atomic_t stop_requested = 0;
+
+void request_stop(int /*signal*/) {
+  stop_requested = 1;
+}
 
 struct consume_options {
   common_options common;
@@ -38,6 +53,7 @@ struct consume_options {
   bool exit_at_end = false;
   std::string format = "%v";
   std::int32_t fetch_wait_ms = 1000;
+  std::string group;
 };
 
 struct partition_state {
@@ -84,48 +100,43 @@ class consumer {
       : _o(o),
         _c(c),
         _output(record_format::parse(o.format, record_format::direction::output)),
+        _spec(parse_offset_spec(o.from)),
         _md(topic_metadata(c, o.topic, auto_create::no)) {
-    const auto& t = find_topic(_md, o.topic);
+    if (!o.group.empty()) {
+      _member.emplace(c, o.group, o.topic);
+      assign(_member->join());
+      return;
+    }
     std::vector<std::int32_t> ids = o.partitions;
     if (ids.empty()) {
-      for (const auto& p : t.partitions)
+      for (const auto& p : find_topic(_md, o.topic).partitions)
         ids.push_back(p.partition_index);
     }
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    for (const auto id : ids)
-      static_cast<void>(leader_of(t, id));  // throws for a bad id
-    const auto spec = parse_offset_spec(o.from);
-    using k = offset_spec::kind;
-    std::map<std::int32_t, std::int64_t> starts;
-    if (spec.k == k::beginning) starts = list_offsets(c, t, ids, earliest_timestamp);
-    if (spec.k == k::end) starts = list_offsets(c, t, ids, latest_timestamp);
-    if (spec.k == k::from_end) {
-      const auto begin = list_offsets(c, t, ids, earliest_timestamp);
-      starts = list_offsets(c, t, ids, latest_timestamp);
-      for (auto& [p, offset] : starts)
-        offset = std::max(begin.at(p), offset - spec.value);
-    }
-    if (spec.k == k::timestamp) {
-      starts = list_offsets(c, t, ids, spec.value);
-      const auto ends = list_offsets(c, t, ids, latest_timestamp);
-      for (auto& [p, offset] : starts) {
-        if (offset < 0) offset = ends.at(p);  // nothing at or after it yet
-      }
-    }
-    for (const auto id : ids) {
-      _partitions[id].next = spec.k == k::offset ? spec.value : starts.at(id);
-    }
+    assign(ids);
   }
 
-  // Fetches and prints until -n records, or (--exit) the end of every partition.
+  // Commits the position and leaves the group (a group member only).
+  void close() {
+    if (!_member) return;
+    commit();
+    _member->leave();
+  }
+
+  // Fetches and prints until -n records, or (--exit) the end of every partition, or (a
+  // group member) SIGINT/SIGTERM.
   void run() {
     int refreshes = 0;
     while (!finished()) {
+      if (_member && !tend_group()) continue;
+      if (stop_requested != 0) return;
       std::map<node_id, std::vector<std::int32_t>> by_leader;
       const auto& t = find_topic(_md, _o.topic);
       for (const auto& [id, s] : _partitions) {
         if (!s.done) by_leader[leader_of(t, id)].push_back(id);
+      }
+      if (by_leader.empty()) {  // a member with no partitions: wait for a rebalance
+        ::poll(nullptr, 0, 200);
+        continue;
       }
       bool stale = false;
       for (const auto& [leader, ids] : by_leader) {
@@ -145,7 +156,78 @@ class consumer {
   }
 
  private:
+  // Chooses where each of `ids` starts: the group's committed offset if there is one, else
+  // --from. Throws for a partition the topic does not have.
+  void assign(std::vector<std::int32_t> ids) {
+    const auto& t = find_topic(_md, _o.topic);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (const auto id : ids)
+      static_cast<void>(leader_of(t, id));  // throws for a bad id
+    std::map<std::int32_t, std::int64_t> committed;
+    if (_member) committed = _member->committed(ids);
+    std::vector<std::int32_t> rest;
+    for (const auto id : ids) {
+      if (committed.count(id) == 0) rest.push_back(id);
+    }
+    using k = offset_spec::kind;
+    std::map<std::int32_t, std::int64_t> starts;
+    if (!rest.empty()) {
+      if (_spec.k == k::beginning) starts = list_offsets(_c, t, rest, earliest_timestamp);
+      if (_spec.k == k::end) starts = list_offsets(_c, t, rest, latest_timestamp);
+      if (_spec.k == k::from_end) {
+        const auto begin = list_offsets(_c, t, rest, earliest_timestamp);
+        starts = list_offsets(_c, t, rest, latest_timestamp);
+        for (auto& [p, offset] : starts)
+          offset = std::max(begin.at(p), offset - _spec.value);
+      }
+      if (_spec.k == k::timestamp) {
+        starts = list_offsets(_c, t, rest, _spec.value);
+        const auto ends = list_offsets(_c, t, rest, latest_timestamp);
+        for (auto& [p, offset] : starts) {
+          if (offset < 0) offset = ends.at(p);  // nothing at or after it yet
+        }
+      }
+      if (_spec.k == k::offset) {
+        for (const auto id : rest)
+          starts[id] = _spec.value;
+      }
+    }
+    _partitions.clear();
+    for (const auto id : ids) {
+      const auto c = committed.find(id);
+      _partitions[id].next = c != committed.end() ? c->second : starts.at(id);
+    }
+    _last_commit_ns = system_clock().steady_ns();
+  }
+
+  // Heartbeats and commits when due; after a rebalance, commits what was read and joins
+  // again. False when the partitions changed (the caller starts its loop over).
+  bool tend_group() {
+    if (_member->heartbeat_due() && !_member->heartbeat()) {
+      try {
+        commit();
+      } catch (const error&) {
+        // The group moved on; the next owner starts from the last commit.
+      }
+      _md = topic_metadata(_c, _o.topic, auto_create::no);
+      assign(_member->join());
+      return false;
+    }
+    if (system_clock().steady_ns() - _last_commit_ns >= commit_interval_ns) commit();
+    return true;
+  }
+
+  void commit() {
+    std::map<std::int32_t, std::int64_t> positions;
+    for (const auto& [id, s] : _partitions)
+      positions[id] = s.next;
+    _member->commit(positions);
+    _last_commit_ns = system_clock().steady_ns();
+  }
+
   [[nodiscard]] bool finished() const {
+    if (stop_requested != 0) return true;
     if (_o.count >= 0 && _printed >= _o.count) return true;
     return std::all_of(_partitions.begin(), _partitions.end(),
                        [](const auto& e) { return e.second.done; });
@@ -286,7 +368,10 @@ class consumer {
   const consume_options& _o;
   client& _c;
   record_format _output;
+  offset_spec _spec;
   protocol::metadata_response _md;
+  std::optional<group_member> _member;
+  std::int64_t _last_commit_ns = 0;
   std::map<std::int32_t, partition_state> _partitions;
   std::int64_t _printed = 0;
 };
@@ -294,9 +379,19 @@ class consumer {
 int run_consume(const consume_options& o) {
   static_cast<void>(record_format::parse(o.format, record_format::direction::output));
   static_cast<void>(parse_offset_spec(o.from));
+  if (!o.group.empty() && !o.partitions.empty()) {
+    usage_error("-g and -p do not go together: the group assigns the partitions");
+  }
   client c(bootstrap_brokers(o.common));
+  if (!o.group.empty()) {
+    struct sigaction sa {};
+    sa.sa_handler = request_stop;
+    ::sigaction(SIGINT, &sa, nullptr);
+    ::sigaction(SIGTERM, &sa, nullptr);
+  }
   consumer reader(o, c);
   reader.run();
+  reader.close();
   std::fflush(stdout);
   return 0;
 }
@@ -308,7 +403,7 @@ void add_consume_command(CLI::App& app, command_registry& registry) {
   auto* sub = app.add_subcommand(
       "consume",
       "Print a topic's records, one per line; follow new ones until interrupted, or stop at\n"
-      "the end with --exit. No consumer group: offsets are not committed.");
+      "the end with --exit. With -g GROUP, as a member of a consumer group.");
   sub->add_option("topic", o->topic, "The topic")->required();
   sub->add_option("--from", o->from,
                   "Where to start: beginning, end, an offset, -N (N records before the end) or\n"
@@ -327,6 +422,10 @@ void add_consume_command(CLI::App& app, command_registry& registry) {
                   "How long a Fetch may wait at the end of the log for new records")
       ->capture_default_str()
       ->check(CLI::Range(0, 60'000));
+  sub->add_option("-g,--group", o->group,
+                  "Consume as a member of this consumer group: the group assigns the\n"
+                  "partitions, and the position is committed (--from applies where the group\n"
+                  "has no committed offset)");
   add_common_options(*sub, o->common, true);
   registry.add(sub, [o] { return run_consume(*o); });
 }

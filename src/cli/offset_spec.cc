@@ -24,7 +24,7 @@ bool parse_int(std::string_view text, std::int64_t& out) {
 
 }  // namespace
 
-offset_spec parse_offset_spec(std::string_view text) {
+offset_spec parse_offset_spec(std::string_view text, std::string_view flag) {
   if (text == "beginning" || text == "earliest" || text == "start") return {};
   if (text == "end" || text == "latest") return {offset_spec::kind::end, 0};
   std::int64_t v = 0;
@@ -34,9 +34,9 @@ offset_spec parse_offset_spec(std::string_view text) {
     if (v >= 0) return {offset_spec::kind::offset, v};
     if (v > INT64_MIN) return {offset_spec::kind::from_end, -v};
   }
-  usage_error(
-      "--from takes beginning, end, an offset, -N (N before the end) or @TIMESTAMP_MS; got '" +
-      std::string(text) + "'");
+  usage_error(std::string(flag) +
+              " takes beginning, end, an offset, -N (N before the end) or @TIMESTAMP_MS; got '" +
+              std::string(text) + "'");
 }
 
 }  // namespace caudal::cli

@@ -19,7 +19,8 @@ struct offset_spec {
   bool operator==(const offset_spec&) const = default;
 };
 
-/// Parses a --from value; throws a usage error for anything else.
-[[nodiscard]] offset_spec parse_offset_spec(std::string_view text);
+/// Parses a --from value; throws a usage error naming `flag` for anything else.
+[[nodiscard]] offset_spec parse_offset_spec(std::string_view text,
+                                            std::string_view flag = "--from");
 
 }  // namespace caudal::cli

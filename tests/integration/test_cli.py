@@ -50,6 +50,25 @@ def java_partition(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
+def batch_count(broker, topic):
+    """The record batches in the topic's segment files (docs/formats/segment.md)."""
+    count = 0
+    for d in broker.data_dir.iterdir():
+        name, _, part = d.name.rpartition("-")
+        if not (d.is_dir() and name == topic and part.isdigit()):
+            continue
+        for seg in d.glob("*.log"):
+            data = seg.read_bytes()
+            pos = 0
+            while pos + 12 <= len(data):
+                length = int.from_bytes(data[pos + 8: pos + 12], "big")
+                if length == 0:
+                    break  # preallocated tail
+                count += 1
+                pos += 12 + length
+    return count
+
+
 def failed(p, *fragments):
     """The command failed with a one-line message on stderr containing every fragment."""
     assert p.returncode != 0, f"exit 0; stdout: {p.stdout}"
@@ -254,17 +273,19 @@ def test_produce_many_records_batches_and_reports_progress(broker, topic_name):
     p = subprocess.Popen([caudal_bin(), "produce", topic_name, "--brokers", broker.bootstrap],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
-    p.stdin.write("".join(f"first-{i}\n" for i in range(50000)))
+    p.stdin.write("".join(f"first-{i}\n" for i in range(20000)))
     p.stdin.flush()
     time.sleep(2.5)  # a long input: progress goes to stderr after two seconds
-    p.stdin.write("".join(f"second-{i}\n" for i in range(50000)))
+    p.stdin.write("".join(f"second-{i}\n" for i in range(20000)))
     out, err = p.communicate(timeout=RUN_TIMEOUT_S)
     assert p.returncode == 0, err
     assert out == ""
-    assert "produced 100000 records" in err and "records/s" in err, err
+    assert "produced 40000 records" in err and "records/s" in err, err
     d = cli_json(broker, "topic", "describe", topic_name)
-    assert sum(p["high_watermark"] for p in d["partitions"]) == 100000
-    assert len(consume_json(broker, topic_name, "-n", "100000")) == 100000
+    assert sum(p["high_watermark"] for p in d["partitions"]) == 40000
+    assert len(consume_json(broker, topic_name, "-n", "40000")) == 40000
+    # Batched: far fewer batches than records in the log.
+    assert 2 <= batch_count(broker, topic_name) <= 400
 
 
 def test_consume_from_positions(broker, topic_name):
@@ -406,8 +427,9 @@ def test_broker_down():
     port = free_port()  # nothing listens there
     down = f"127.0.0.1:{port}"
     for args in (["topic", "list"], ["topic", "describe", "t"], ["topic", "create", "t"],
-                 ["consume", "t", "--exit"], ["produce", "t"], ["cluster", "info"],
-                 ["cluster", "health"]):
+                 ["consume", "t", "--exit"], ["consume", "t", "-g", "g"], ["produce", "t"],
+                 ["cluster", "info"], ["cluster", "health"], ["group", "list"],
+                 ["group", "describe", "g"], ["group", "seek", "g", "--to", "end"]):
         p = cli(None, *args, "--brokers", down, input="x\n", check=False)
         assert p.returncode == 1, args
         assert p.stderr == f"caudal: cannot connect to {down}: Connection refused\n", p.stderr
@@ -416,3 +438,174 @@ def test_broker_down():
     failed(p, f"cannot connect to {down}: Connection refused")
     p = cli(None, "topic", "list", "--brokers", "localhost:notaport", check=False)
     failed(p, "bad port in broker address 'localhost:notaport'")
+
+
+# ---- consumer groups ------------------------------------------------------------------------
+
+GROUP_CONFIG = {
+    "group.initial.rebalance.delay.ms": "300",
+    "group.min.session.timeout.ms": "1000",
+    "offsets.topic.num.partitions": "2",
+}
+
+
+@pytest.fixture(scope="module")
+def group_broker(tmp_path_factory):
+    from conftest import Broker, _finish
+
+    b = Broker(tmp_path_factory.mktemp("groups"), GROUP_CONFIG, name="groups").start()
+    yield b
+    _finish(b)
+
+
+def describe_group(broker, group):
+    (g,) = cli_json(broker, "group", "describe", group)
+    return g
+
+
+def committed(g):
+    return {(o["topic"], o["partition"]): o["committed_offset"] for o in g["offsets"]}
+
+
+def test_group_consume_commits_and_resumes(group_broker, topic_name):
+    b = group_broker
+    group = topic_name + ".g"
+    cli(b, "topic", "create", topic_name, "-p", "3")
+    cli(b, "produce", topic_name, "--format", "%k %v",
+        input="".join(f"k{i} v{i}\n" for i in range(30)))
+    first = consume_json(b, topic_name, "-g", group)
+    assert sorted(r["value"] for r in first) == sorted(f"v{i}" for i in range(30))
+
+    g = describe_group(b, group)
+    assert g["group"] == group and g["state"] == "Empty" and g["members"] == []
+    assert g["protocol_type"] == "consumer"
+    ends = {(topic_name, p["partition"]): p["high_watermark"]
+            for p in cli_json(b, "topic", "describe", topic_name)["partitions"]}
+    assert committed(g) == ends
+    assert g["total_lag"] == 0 and all(o["lag"] == 0 for o in g["offsets"])
+
+    cli(b, "produce", topic_name, "--format", "%k %v",
+        input="".join(f"k{i} v{i}\n" for i in range(30, 40)))
+    g = describe_group(b, group)
+    assert g["total_lag"] == 10
+    again = consume_json(b, topic_name, "-g", group)
+    assert sorted(r["value"] for r in again) == sorted(f"v{i}" for i in range(30, 40))
+    # -n stops mid-partition and commits exactly what was printed.
+    cli(b, "produce", topic_name, "-p", "1", input="a\nb\nc\n")
+    assert [r["value"] for r in consume_json(b, topic_name, "-g", group, "-n", "2")] == ["a", "b"]
+    assert [r["value"] for r in consume_json(b, topic_name, "-g", group)] == ["c"]
+
+    listed = {x["group"]: x for x in cli_json(b, "group", "list")}
+    assert listed[group]["protocol_type"] == "consumer"
+    assert listed[group]["state"] == "Empty"
+    assert "GROUP" in cli(b, "group", "list").stdout
+    assert "LOG-END-OFFSET" in cli(b, "group", "describe", group).stdout
+
+    assert cli_json(b, "group", "delete", group) == [{"group": group, "error": None}]
+    assert group not in {x["group"] for x in cli_json(b, "group", "list")}
+    failed(cli(b, "group", "delete", group, check=False),
+           f"cannot delete group {group}: group does not exist")
+    failed(cli(b, "group", "describe", group, check=False), f"group {group} does not exist")
+    failed(cli(b, "consume", topic_name, "-g", group, "-p", "0", check=False),
+           "-g and -p do not go together")
+
+
+def test_group_members_share_partitions(group_broker, topic_name):
+    b = group_broker
+    group = topic_name + ".g"
+    cli(b, "topic", "create", topic_name, "-p", "4")
+    members = [subprocess.Popen(
+        [caudal_bin(), "consume", topic_name, "-g", group, "-o", "json", "--from", "end",
+         "--brokers", b.bootstrap],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        # Wait until both are members with two partitions each.
+        deadline = time.monotonic() + 60
+        while True:
+            g = describe_group(b, group)
+            owned = [sorted(p for a in m["assignment"] for p in a["partitions"])
+                     for m in g["members"]]
+            if g["state"] == "Stable" and len(owned) == 2 and all(len(o) == 2 for o in owned):
+                break
+            assert time.monotonic() < deadline, f"group never settled: {g}"
+            assert all(m.poll() is None for m in members), members[0].stderr.read()
+            time.sleep(0.3)
+        assert sorted(owned[0] + owned[1]) == [0, 1, 2, 3]
+        assert all(o["member_id"] is not None for o in g["offsets"])
+
+        cli(b, "produce", topic_name, "--format", "%k %v",
+            input="".join(f"k{i} v{i}\n" for i in range(80)))
+        deadline = time.monotonic() + 60
+        while sum(p["lag"] or 0 for p in describe_group(b, group)["offsets"]) > 0 or \
+                len(describe_group(b, group)["offsets"]) < 4:
+            assert time.monotonic() < deadline, "the members did not catch up"
+            time.sleep(0.5)
+    finally:
+        for m in members:
+            m.terminate()  # SIGTERM: commit, leave the group, exit 0
+        outputs = [m.communicate(timeout=30) for m in members]
+    for m, (out, err) in zip(members, outputs):
+        assert m.returncode == 0, err
+    seen = [[json.loads(line) for line in out.splitlines()] for out, _ in outputs]
+    assert all(seen), "each member read some records"
+    values = sorted(r["value"] for records in seen for r in records)
+    assert values == sorted(f"v{i}" for i in range(80))  # each record exactly once
+    parts = [{r["partition"] for r in records} for records in seen]
+    assert not parts[0] & parts[1]  # disjoint partitions
+    g = describe_group(b, group)
+    assert g["state"] == "Empty" and g["members"] == [] and g["total_lag"] == 0
+
+
+def test_group_seek(group_broker, topic_name):
+    b = group_broker
+    group = topic_name + ".g"
+    cli(b, "topic", "create", topic_name, "-p", "2")
+    now = int(time.time() * 1000)
+    cli(b, "produce", topic_name, "--format", "%p %t %v",
+        input="".join(f"{i % 2} {now - 10000 + i * 100} v{i}\n" for i in range(20)))
+    assert len(consume_json(b, topic_name, "-g", group)) == 20
+    before = committed(describe_group(b, group))
+    assert before == {(topic_name, 0): 10, (topic_name, 1): 10}
+
+    dry = cli_json(b, "group", "seek", group, "--to", "beginning", "--dry-run")
+    assert dry["dry_run"] is True
+    assert dry["offsets"] == [
+        {"topic": topic_name, "partition": 0, "previous_offset": 10, "new_offset": 0},
+        {"topic": topic_name, "partition": 1, "previous_offset": 10, "new_offset": 0}]
+    assert committed(describe_group(b, group)) == before
+
+    cli(b, "group", "seek", group, "--to", "beginning")
+    assert committed(describe_group(b, group)) == {(topic_name, 0): 0, (topic_name, 1): 0}
+    assert len(consume_json(b, topic_name, "-g", group)) == 20
+
+    cli(b, "group", "seek", group, "--to", "-3")
+    assert committed(describe_group(b, group)) == {(topic_name, 0): 7, (topic_name, 1): 7}
+    cli(b, "group", "seek", group, "--to", "4")
+    assert committed(describe_group(b, group)) == {(topic_name, 0): 4, (topic_name, 1): 4}
+    # Record i is at partition i % 2, offset i // 2, time now - 10000 + 100 i.
+    cli(b, "group", "seek", group, "--to", f"@{now - 10000 + 1000}")
+    assert committed(describe_group(b, group)) == {(topic_name, 0): 5, (topic_name, 1): 5}
+    cli(b, "group", "seek", group, "--to", "end")
+    assert committed(describe_group(b, group)) == before
+
+    fresh = topic_name + ".fresh"
+    failed(cli(b, "group", "seek", fresh, "--to", "end", check=False), "no committed offsets")
+    cli(b, "group", "seek", fresh, "--to", "beginning", "--topic", topic_name)
+    assert committed(describe_group(b, fresh)) == {(topic_name, 0): 0, (topic_name, 1): 0}
+    failed(cli(b, "group", "seek", group, "--to", "soon", check=False), "--to takes beginning, end")
+
+    member = subprocess.Popen([caudal_bin(), "consume", topic_name, "-g", group,
+                               "--brokers", b.bootstrap],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while describe_group(b, group)["state"] != "Stable":
+            assert time.monotonic() < deadline and member.poll() is None
+            time.sleep(0.3)
+        failed(cli(b, "group", "seek", group, "--to", "beginning", check=False),
+               "active member", "stop them before seeking")
+        failed(cli(b, "group", "delete", group, check=False), "active members")
+    finally:
+        member.terminate()
+        member.communicate(timeout=30)
+    assert member.returncode == 0
