@@ -56,6 +56,8 @@ namespace {
 
 // Seeds drawn into the Figure 8 class (draw_figure8()), per mille.
 constexpr std::uint64_t figure8_seeds_per_mille = 200;
+// Of the other seeds, those drawn into the membership class (change_membership_step()).
+constexpr std::uint64_t membership_seeds_per_mille = 250;
 
 std::uint64_t mix(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -125,12 +127,21 @@ class sim_disk final : public raft::log_store {
     if (from > last_index()) return;
     _entries.resize(static_cast<std::size_t>(from() - 1));
     _prefix.resize(_entries.size() + 1);
+    while (memberships.back().first >= from)
+      memberships.pop_back();
   }
   void append(const entry& e) {
     CAUDAL_ASSERT(e.index == last_index() + 1, "disk append {} after {}", e.index, last_index());
     _prefix.push_back(combine(_prefix.back(), entry_hash(e)));
     _entries.push_back(e);
+    if (e.kind == raft::entry_kind::membership) {
+      raft::membership m;
+      CAUDAL_ASSERT(raft::decode_membership(e.data, m), "bad membership at {}", e.index);
+      memberships.emplace_back(e.index, std::move(m));
+    }
   }
+  /// The membership this disk's log puts in effect (the core's, were it running).
+  [[nodiscard]] const raft::membership& membership() const { return memberships.back().second; }
   [[nodiscard]] std::uint64_t prefix(log_index i) const {
     return _prefix[static_cast<std::size_t>(i())];
   }
@@ -139,6 +150,8 @@ class sim_disk final : public raft::log_store {
   }
 
   raft::hard_state state;
+  // Membership entries by index; the bootstrap membership at index 0 first.
+  std::vector<std::pair<log_index, raft::membership>> memberships;
 
  private:
   std::vector<entry> _entries;
@@ -159,7 +172,15 @@ struct node_state {
   std::uint64_t restart_at = 0;  // a quick restart scheduled by a targeted crash; 0: none
   std::uint64_t drift_skip_per_mille = 0;
   std::uint64_t drift_extra_per_mille = 0;
+  bool decommissioned = false;  // removed from the group by a committed change: down for good
 };
+
+bool has(const std::vector<node_id>& ids, node_id id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+bool is_member(const raft::membership& m, node_id id) {
+  return has(m.voters, id) || has(m.learners, id);
+}
 
 struct in_flight {
   std::uint64_t deliver_at;
@@ -206,6 +227,7 @@ class simulation {
     _result.committed = static_cast<std::uint64_t>(_committed.size());
     _result.elections = _leaders.size();
     _result.figure8 = _figure8;
+    _result.membership = _membership_class;
     return _result;
   }
 
@@ -219,6 +241,12 @@ class simulation {
     static constexpr std::size_t sizes[] = {3, 3, 5, 4, 1, 3, 5, 2};
     std::size_t n = sizes[_random.uniform(std::size(sizes))];
     if (_figure8) n = class_random.chance(1, 4) ? 3 : 5;
+    _membership_class = !_figure8 && class_random.chance(membership_seeds_per_mille, 1000);
+    std::size_t voters = n;
+    if (_membership_class) {
+      n = class_random.chance(1, 2) ? 4 : 5;
+      voters = 3;
+    }
     _config.election_timeout_ticks = static_cast<std::int32_t>(_random.range(8, 14));
     _config.heartbeat_interval_ticks = static_cast<std::int32_t>(_random.range(1, 3));
     _config.pre_vote = !_random.chance(1, 5);
@@ -228,11 +256,13 @@ class simulation {
     _config.apply_entries_max = static_cast<std::size_t>(_random.range(1, 16));
     _config.uncommitted_max = static_cast<std::size_t>(_random.range(4, 64));
     _config.mutation = _options.mutation;
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < voters; ++i)
       _config.voters.push_back(node_id(static_cast<std::int32_t>(i)));
+    _committed_membership = raft::membership{_config.voters, {}};
     _nodes = std::vector<node_state>(n);  // never resized: cores hold references to disks
     for (std::size_t i = 0; i < n; ++i) {
       _nodes[i].id = node_id(static_cast<std::int32_t>(i));
+      _nodes[i].disk.memberships.emplace_back(log_index(0), _committed_membership);
       if (_random.chance(1, 3)) {
         _nodes[i].drift_skip_per_mille = _random.uniform(100);
         _nodes[i].drift_extra_per_mille = _random.uniform(100);
@@ -258,13 +288,17 @@ class simulation {
       _clients[c].id = static_cast<std::uint32_t>(c + 1);
     }
     if (_figure8) draw_figure8(class_random);
+    if (_membership_class) {
+      _membership_per_mille = static_cast<std::uint64_t>(class_random.range(20, 80));
+    }
     trace(
-        "params figure8={} n={} et={} hb={} prevote={} cq={} inflight={} batch={} faults={} "
+        "params figure8={} membership={} n={} et={} hb={} prevote={} cq={} inflight={} batch={} "
+        "faults={} "
         "delay<={} drop={} dup={} crash={} torn={} part={}",
-        _figure8, n, _config.election_timeout_ticks, _config.heartbeat_interval_ticks,
-        _config.pre_vote, _config.check_quorum, _config.inflight_max, _config.append_entries_max,
-        _fault_ticks, _delay_max, _drop_per_mille, _duplicate_per_mille, _crash_per_mille,
-        _torn_per_mille, _partition_per_mille);
+        _figure8, _membership_class, n, _config.election_timeout_ticks,
+        _config.heartbeat_interval_ticks, _config.pre_vote, _config.check_quorum,
+        _config.inflight_max, _config.append_entries_max, _fault_ticks, _delay_max, _drop_per_mille,
+        _duplicate_per_mille, _crash_per_mille, _torn_per_mille, _partition_per_mille);
   }
 
   // The Figure 8 class (Raft §5.4.2): a leader's entry reaches only a minority, a later
@@ -299,15 +333,35 @@ class simulation {
     if (!_result.failure.empty()) return;
     _result.failure =
         fmt::format("tick {}: {}", _now, fmt::format(format, std::forward<Args>(args)...));
-    if (_options.trace) fmt::print("FAILURE {}\n", _result.failure);
+    if (_options.trace) {
+      fmt::print("FAILURE {}\n", _result.failure);
+      for (const node_state& n : _nodes) {
+        std::string terms;
+        for (log_index k(1); k <= n.disk.last_index(); k = k + 1)
+          terms += fmt::format("{}{}", k() == 1 ? "" : " ", n.disk.term_at(k));
+        std::string voters;
+        for (node_id v : n.disk.membership().voters)
+          voters += fmt::format(" n{}", v);
+        std::string kinds;
+        for (const auto& [at, m] : n.disk.memberships)
+          kinds += fmt::format(" {}:{}v{}l", at, m.voters.size(), m.learners.size());
+        fmt::print("  n{}{}: term {} role {} commit {} voters{} memberships{} log terms [{}]\n",
+                   n.id, n.up ? "" : (n.decommissioned ? " (decommissioned)" : " (down)"),
+                   n.up ? n.core->term()() : -1, n.up ? static_cast<int>(n.core->role()) : -1,
+                   n.up ? n.core->commit_index()() : -1, voters, kinds, terms);
+      }
+    }
   }
   [[nodiscard]] bool failed() const { return !_result.failure.empty(); }
-  [[nodiscard]] std::size_t quorum() const { return _nodes.size() / 2 + 1; }
+  // The voters of the latest committed membership: every committed entry is on a
+  // majority of them (single-server changes keep that true across each change).
+  [[nodiscard]] std::size_t quorum() const { return _committed_membership.voters.size() / 2 + 1; }
 
   // ---- Nodes -----------------------------------------------------------------------------
   void restart(std::size_t i) {
     node_state& n = _nodes[i];
     CAUDAL_ASSERT(!n.up, "restarting a running node {}", i);
+    CAUDAL_ASSERT(!n.decommissioned, "restarting decommissioned node {}", i);
     n.up = true;
     ++n.incarnation;
     n.random = std::make_unique<random_source>(_random.next());
@@ -479,6 +533,10 @@ class simulation {
       fail("n{} commit index went back {} -> {}", i, n.commit_seen, core.commit_index());
       return;
     }
+    if (core.commit_index() != n.commit_seen && _options.trace) {
+      trace("commit n{} {} as {} of term {}", i, core.commit_index(), static_cast<int>(core.role()),
+            core.term());
+    }
     n.commit_seen = core.commit_index();
     if (core.role() == raft::role::leader) {
       // Election safety (Raft §5.2): at most one leader per term.
@@ -510,6 +568,7 @@ class simulation {
         const log_index at(static_cast<std::int64_t>(k));
         _committed.push_back(committed_entry{n.disk.term_at(at), n.disk.prefix(at),
                                              entry_hash(n.disk.at(at)), core.term()});
+        if (n.disk.at(at).kind == raft::entry_kind::membership) committed_membership(n.disk, at);
       }
       for (std::size_t j = 0; j < _nodes.size(); ++j) {
         const node_state& other = _nodes[j];
@@ -524,13 +583,20 @@ class simulation {
     // Durability: a committed entry is on a majority of disks (an acks=all write is never
     // lost whatever crashes next).
     if (!_committed.empty()) {
+      // Every majority of the committed membership's voters includes a disk holding the
+      // entry, so no election in it can pass the entry by. With a fixed membership that is "on a
+      // majority"; while a change is appended but not committed, its leader counts the new voters
+      // already, and single-server changes keep this overlap (docs/raft.md).
       std::size_t holders = 0;
       for (const node_state& other : _nodes) {
-        holders += holds_committed(other, _committed.size());
+        if (has(_committed_membership.voters, other.id)) {
+          holders += holds_committed(other, _committed.size());
+        }
       }
-      if (holders < quorum()) {
-        fail("committed entry {} is on {} disks, fewer than a majority", _committed.size(),
-             holders);
+      const bool majority = holders + quorum() > _committed_membership.voters.size();
+      if (!majority) {
+        fail("committed entry {} is on {} disks of {} voters: some majority lacks it",
+             _committed.size(), holders, _committed_membership.voters.size());
         return;
       }
       check_no_electable_node_lacks_committed();
@@ -549,11 +615,17 @@ class simulation {
     };
     for (std::size_t i = 0; i < _nodes.size(); ++i) {
       const sim_disk& candidate = _nodes[i].disk;
-      if (holds_committed(_nodes[i], _committed.size())) continue;
+      if (_nodes[i].decommissioned || holds_committed(_nodes[i], _committed.size())) continue;
+      // A candidate campaigns among the voters of the membership its own log holds.
+      const raft::membership& m = candidate.membership();
+      if (!has(m.voters, _nodes[i].id)) continue;
       std::size_t votes = 0;
-      for (const node_state& voter : _nodes)
-        votes += up_to_date(candidate, voter.disk);
-      if (votes >= quorum()) {
+      for (const node_state& voter : _nodes) {
+        if (!voter.decommissioned && has(m.voters, voter.id)) {
+          votes += up_to_date(candidate, voter.disk);
+        }
+      }
+      if (votes >= m.voters.size() / 2 + 1) {
         fail("committed entry {} could be lost: n{} lacks it yet {} logs would vote for it",
              _committed.size(), i, votes);
         return;
@@ -600,6 +672,64 @@ class simulation {
   }
 
   // ---- Faults ----------------------------------------------------------------------------
+  // A membership entry committed: nodes of the previous committed membership left out of
+  // this one are removed for good. An operator shuts them down, or they would keep their
+  // old membership and could elect each other (thesis §4.2.2); decommissioning happens at
+  // the next tick, outside the processing of any ready.
+  void committed_membership(const sim_disk& disk, log_index at) {
+    raft::membership next;
+    CAUDAL_ASSERT(raft::decode_membership(disk.at(at).data, next), "bad membership at {}", at);
+    for (const node_state& n : _nodes) {
+      if (is_member(_committed_membership, n.id) && !is_member(next, n.id)) {
+        _to_decommission.push_back(static_cast<std::size_t>(n.id()));
+      }
+    }
+    _committed_membership = std::move(next);
+    ++_result.membership_changes;
+    trace("membership committed at {}: {} voters, {} learners", at,
+          _committed_membership.voters.size(), _committed_membership.learners.size());
+  }
+
+  void decommission_removed() {
+    for (std::size_t i : _to_decommission) {
+      if (_nodes[i].up) crash(i);
+      _nodes[i].decommissioned = true;
+      trace("decommission n{}", i);
+    }
+    _to_decommission.clear();
+  }
+
+  // An operator changing the membership through the leader, one server at a time: add an
+  // outsider as a learner, promote a learner (refused until it caught up), or remove a
+  // voter other than the leader while more than three vote.
+  void change_membership_step() {
+    for (std::size_t i = 0; i < _nodes.size(); ++i) {
+      node_state& l = _nodes[i];
+      if (!l.up || l.core->role() != raft::role::leader) continue;
+      const raft::membership& m = l.core->membership();
+      std::optional<std::pair<raft::raft_core::change, node_id>> op;
+      if (!m.learners.empty()) {
+        op.emplace(raft::raft_core::change::promote_learner, m.learners.front());
+      } else if (m.voters.size() > 3 && _random.chance(1, 2)) {
+        const node_id v = m.voters[_random.uniform(m.voters.size())];
+        if (v != l.id) op.emplace(raft::raft_core::change::remove_node, v);
+      } else {
+        for (const node_state& n : _nodes) {
+          if (!n.decommissioned && !is_member(m, n.id)) {
+            op.emplace(raft::raft_core::change::add_learner, n.id);
+            break;
+          }
+        }
+      }
+      if (!op) return;
+      const auto r = l.core->change_membership(op->first, op->second);
+      trace("membership n{}: change {} n{}: {}", i, static_cast<int>(op->first), op->second,
+            r ? "appended" : r.error().message());
+      process(i);
+      return;
+    }
+  }
+
   // Cuts node i off from everyone in both directions, until a heal: a new leader isolated
   // this way keeps its no-op to itself (the Figure 8 class).
   void isolate(std::size_t i) {
@@ -616,6 +746,9 @@ class simulation {
 
   void inject_faults() {
     const std::size_t n = _nodes.size();
+    if (_membership_class && _random.chance(_membership_per_mille, 1000)) {
+      change_membership_step();
+    }
     if (_heal_at != 0 && _now >= _heal_at) {
       _heal_at = 0;
       std::fill(_cut.begin(), _cut.end(), false);
@@ -626,6 +759,7 @@ class simulation {
       if (_nodes[i].up) crash(i);
     }
     for (std::size_t i = 0; i < n; ++i) {
+      if (_nodes[i].decommissioned) continue;
       const bool scheduled = _nodes[i].restart_at != 0 && _now >= _nodes[i].restart_at;
       if (!_nodes[i].up && (scheduled || _random.chance(_restart_per_mille, 1000))) {
         _nodes[i].restart_at = 0;
@@ -682,6 +816,7 @@ class simulation {
       n.drift_extra_per_mille = 0;
     }
     for (std::size_t i = 0; i < _nodes.size(); ++i) {
+      if (_nodes[i].decommissioned) continue;
       if (!_nodes[i].up) restart(i);
       process(i);
     }
@@ -692,6 +827,7 @@ class simulation {
   void step_tick() {
     ++_now;
     hash_event(1, _now);
+    if (!_to_decommission.empty()) decommission_removed();
     if (_faults) inject_faults();
     for (std::size_t i = 0; i < _nodes.size() && !failed(); ++i) {
       node_state& n = _nodes[i];
@@ -801,6 +937,7 @@ class simulation {
       if (l.core->term_at(l.core->commit_index()) != l.core->term()) continue;
       bool all = true;
       for (const node_state& n : _nodes) {
+        if (!is_member(l.core->membership(), n.id)) continue;
         all = all && n.up && n.core->term() == l.core->term() && n.core->leader() == l.id;
       }
       if (all) return i;
@@ -863,6 +1000,7 @@ class simulation {
     if (!l) return false;
     const log_index last = _nodes[*l].core->last_index();
     for (const node_state& n : _nodes) {
+      if (!is_member(_nodes[*l].core->membership(), n.id)) continue;
       if (n.core->commit_index() != last || n.applied != last) return false;
     }
     return true;
@@ -912,7 +1050,11 @@ class simulation {
   std::uint64_t _crash_after_vote_per_mille = 0;
   std::uint64_t _crash_after_commit_per_mille = 0;
   std::uint64_t _crash_before_send_per_mille = 0;
-  bool _figure8 = false;  // the seed class of draw_figure8()
+  bool _figure8 = false;           // the seed class of draw_figure8()
+  bool _membership_class = false;  // the seed class of change_membership_step()
+  std::uint64_t _membership_per_mille = 0;
+  raft::membership _committed_membership;  // the latest in the committed prefix
+  std::vector<std::size_t> _to_decommission;
   std::uint64_t _isolate_leader_per_mille = 0;
   std::uint64_t _heal_at = 0;  // when an isolation ends; 0: none
 };

@@ -127,8 +127,11 @@ int main(int argc, char** argv) {
     if (!timed && first == last) {
       fmt::print(
           "seed {}{}: {} ticks, {} messages, {} committed, {} ops, {} leaders, trace {:016x}\n",
-          seed, r.figure8 ? " (figure 8 class)" : "", r.ticks, r.messages, r.committed,
-          r.operations, r.elections, r.trace_hash);
+          seed,
+          r.figure8      ? " (figure 8 class)"
+          : r.membership ? fmt::format(" (membership class, {} changes)", r.membership_changes)
+                         : std::string(),
+          r.ticks, r.messages, r.committed, r.operations, r.elections, r.trace_hash);
     }
     if (!r.failure.empty()) {
       fmt::print("raft_sim: seed {} FAILED{}: {}\n  replay: {} --trace\n", seed,

@@ -19,15 +19,19 @@ constexpr std::uint64_t fixed_seed_last = 300;
 
 TEST(raft_sim, fixed_seeds_pass) {
   std::uint64_t figure8 = 0;
+  std::uint64_t membership_changes = 0;
   for (std::uint64_t seed = fixed_seed_first; seed <= fixed_seed_last; ++seed) {
     const sim_result r = run_simulation(sim_options{seed});
     ASSERT_TRUE(r.failure.empty()) << "seed " << seed << ": " << r.failure
                                    << "\n  replay: raft_sim --seed " << seed << " --trace";
     figure8 += r.figure8 ? 1 : 0;
+    membership_changes += r.membership_changes;
   }
   // About one seed in five belongs to the Figure 8 class, which the
-  // commit_old_term_by_count mutation check relies on.
+  // commit_old_term_by_count mutation check relies on, and one in five to the membership
+  // class, whose changes must commit.
   EXPECT_GT(figure8, 30u);
+  EXPECT_GT(membership_changes, 100u);
 }
 
 TEST(raft_sim, same_seed_same_trace) {
