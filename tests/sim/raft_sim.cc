@@ -37,13 +37,16 @@ const char* mutation_name(raft::mutation m) {
       return "commit_old_term_by_count";
     case raft::mutation::forget_vote:
       return "forget_vote";
+    case raft::mutation::change_before_own_commit:
+      return "change_before_own_commit";
   }
   return "?";
 }
 
 bool parse_mutation(const std::string& name, raft::mutation& out) {
   for (auto m : {raft::mutation::none, raft::mutation::vote_without_log_check,
-                 raft::mutation::commit_old_term_by_count, raft::mutation::forget_vote}) {
+                 raft::mutation::commit_old_term_by_count, raft::mutation::forget_vote,
+                 raft::mutation::change_before_own_commit}) {
     if (name == mutation_name(m)) {
       out = m;
       return true;

@@ -735,7 +735,9 @@ result<log_index> raft_core::change_membership(change what, node_id node) {
   // The fix to single-server changes: a leader that has not committed an entry of its
   // term may hold an uncommitted change of a deposed leader that another node's log
   // lacks; a change on top of it could make two majorities that do not overlap.
-  if (term_at(_commit) != _term) return errc::leader_not_ready;
+  if (term_at(_commit) != _term && !mutated(raft::mutation::change_before_own_commit)) {
+    return errc::leader_not_ready;
+  }
   // One change at a time: any majority of the old and of the new membership overlap
   // only if they differ by one node.
   if (_memberships.back().first > _commit) return errc::change_in_progress;

@@ -39,6 +39,7 @@ enum class mutation : std::uint8_t {
   vote_without_log_check,    // grant votes without the §5.4.1 up-to-date check
   commit_old_term_by_count,  // commit any majority-replicated entry, ignoring §5.4.2
   forget_vote,               // hand out hard state without the vote (never persisted)
+  change_before_own_commit,  // change membership before an entry of the term commits
 };
 
 /// Static settings of one group member. Timeouts count ticks; the driver picks the tick.

@@ -817,5 +817,97 @@ TEST(membership, a_truncated_change_is_undone) {
   EXPECT_EQ(c.safety_violations(), 0);
 }
 
+// The bug in single-server changes (Ongaro, raft-dev, 2015) and its fix. Voters 1-4, node
+// 5 outside:
+//  (a) node 1 leads term 1, adds 5 as a learner, which catches up; its promotion (C1:
+//      voters 1-5) reaches node 5 only, and node 1 dies;
+//  (b) node 2 leads term 2 with votes of 3 and 4; its no-op reaches node 3 only. It asks
+//      to remove node 4 (C2: voters 1-3). With the fix, it must wait until its no-op
+//      commits, which takes node 4; without it, C2 commits on nodes 2 and 3 at once;
+//  (c) node 1 comes back with C1 and campaigns among voters 1-5: nodes 4 and 5 (whose
+//      last term is 1) would elect it, and it would overwrite the committed C2. With the
+//      fix, node 4 holds term 2's no-op and refuses.
+struct change_race_outcome {
+  bool changed_early = false;  // C2 appended before the no-op of term 2 committed
+  bool node_1_led_again = false;
+  int safety_violations = 0;
+};
+
+change_race_outcome change_race(mutation planted) {
+  config cfg;
+  cfg.pre_vote = false;
+  cfg.check_quorum = false;
+  cfg.mutation = planted;
+  cluster c(5, cfg, 4);
+  c.start_all();
+  change_race_outcome out;
+  // (a)
+  c.elect(1);
+  c.settle();
+  EXPECT_TRUE(c.core(1).change_membership(change::add_learner, node_id(5)).has_value());
+  c.process(1);
+  c.settle();
+  EXPECT_TRUE(c.core(1).change_membership(change::promote_learner, node_id(5)).has_value());
+  c.process(1);
+  c.settle([](const message& m) { return !is_append(m) || m.to == node_id(5); });
+  EXPECT_EQ(c.core(5).membership().voters.size(), 5u);
+  c.crash(1);
+  // (b)
+  const auto without_5 = cut_off(node_id(5));
+  const auto noop_to_3_only = [&](const message& m) {
+    return without_5(m) && (!is_append(m) || m.to == node_id(3));
+  };
+  c.elect(2, noop_to_3_only);
+  EXPECT_EQ(c.core(2).term(), term_id(2));
+  auto removal = c.core(2).change_membership(change::remove_node, node_id(4));
+  out.changed_early = removal.has_value();
+  if (!removal) {
+    EXPECT_EQ(removal.error(), make_error_code(errc::leader_not_ready));
+    c.tick(2, 2 * cfg.heartbeat_interval_ticks);  // the no-op reaches node 4 and commits
+    c.settle(without_5);
+    removal = c.core(2).change_membership(change::remove_node, node_id(4));
+    EXPECT_TRUE(removal.has_value());
+  }
+  c.process(2);
+  c.settle(noop_to_3_only);
+  EXPECT_EQ(c.core(2).commit_index(), removal.value());
+  // Nodes 2 and 3 restart (so their commit index, which a truncation may not pass, is
+  // relearnt); node 1 comes back.
+  c.crash(2);
+  c.crash(3);
+  c.start(2);
+  c.start(3);
+  c.start(1);
+  // (c)
+  for (int attempt = 0; attempt < 4 && c.core(1).role() != role::leader; ++attempt) {
+    c.time_out(1);
+    c.settle([](const message& m) { return !is_append(m); });
+  }
+  out.node_1_led_again = c.core(1).role() == role::leader;
+  if (out.node_1_led_again) {
+    c.settle();
+    c.tick(1, 2 * cfg.heartbeat_interval_ticks);
+    c.settle();
+  }
+  out.safety_violations = c.safety_violations();
+  return out;
+}
+
+TEST(membership, a_change_waits_for_the_leaders_term_so_no_two_majorities_split) {
+  const change_race_outcome out = change_race(mutation::none);
+  EXPECT_FALSE(out.changed_early);
+  EXPECT_FALSE(out.node_1_led_again);
+  EXPECT_EQ(out.safety_violations, 0);
+}
+
+#ifdef CAUDAL_RAFT_MUTATIONS
+TEST(mutations, change_race_catches_change_before_own_commit) {
+  const change_race_outcome out = change_race(mutation::change_before_own_commit);
+  EXPECT_TRUE(out.changed_early);
+  EXPECT_TRUE(out.node_1_led_again);
+  EXPECT_GT(out.safety_violations, 0);
+}
+#endif
+
 }  // namespace
 }  // namespace caudal::raft
