@@ -8,16 +8,23 @@
 #include "cluster/metadata_store.h"
 #include "cluster/partition_manager.h"
 #include "group/group_coordinator.h"
+#include "http/admin_server.h"
 #include "net/server.h"
 #include "net/shutdown_signal.h"
 #include "storage/flush_pool.h"
 
 #include <filesystem>
+#include <memory>
 
 namespace caudal {
 
 int serve(const properties& values) {
   const auto config = cluster::broker_config::load(values);
+  auto admin_address = http::parse_admin_address(config.string("admin.listener"));
+  if (admin_address.index() == 1) {
+    spdlog::error("{}", std::get<1>(admin_address));
+    return 1;
+  }
   // Catch signals before anything starts, so an early SIGTERM still shuts down cleanly.
   net::shutdown_signal_waiter signals;
   const std::filesystem::path data_dir = config.log_dir();
@@ -82,13 +89,28 @@ int serve(const properties& values) {
                  CAUDAL_VERSION, config.node_id(), (*metadata)->cluster_id(), bound.name,
                  bound.host, bound.port, data_dir.string());
   }
+  // The admin listener is auxiliary: if its port is taken the broker still serves Kafka
+  // (several test brokers on one machine share the default port), and says so loudly.
+  std::unique_ptr<http::admin_server> admin;
+  if (const auto& where = std::get<0>(admin_address)) {
+    admin = std::make_unique<http::admin_server>(
+        *where, http::admin_sources{services, [&server] { return server.connection_count(); }});
+    if (auto r = admin->start(); !r) {
+      spdlog::error("admin listener on {}:{} not started: {}", where->host, where->port,
+                    r.error().message());
+      admin.reset();
+    } else {
+      spdlog::info("admin listener on http://{}:{}", admin->bound().host, admin->bound().port);
+    }
+  }
 
   const int signal = signals.wait();
   spdlog::info("signal {}: shutting down", signal);
-  fetches.stop();     // parked fetches answer now with what they have
-  server.stop();      // stop accepting, finish in-flight requests
-  groups.stop();      // no more timers: session expiry, retention, snapshots
-  partitions.stop();  // flush and close every log
+  if (admin) admin->stop();  // no more scrapes reading the layers below
+  fetches.stop();            // parked fetches answer now with what they have
+  server.stop();             // stop accepting, finish in-flight requests
+  groups.stop();             // no more timers: session expiry, retention, snapshots
+  partitions.stop();         // flush and close every log
   spdlog::info("stopped cleanly");
   return 0;
 }

@@ -3,6 +3,7 @@
 #include "base/logging.h"
 #include "broker/api_table.h"
 #include "broker/handlers/handlers.h"
+#include "broker/probe.h"
 #include "protocol/header.h"
 
 namespace caudal::broker {
@@ -20,9 +21,13 @@ void broker::handle(const net::connection_info& info, std::vector<std::byte> fra
   }
   const std::int16_t key = header->header.request_api_key;
   const std::int16_t version = header->header.request_api_version;
+  // Metered from here: the latency runs until the slot completes, on whatever thread.
+  api_probe& probe = probe_for(key);
+  probe.request_bytes.add(bytes->size());
+  auto meter = std::make_shared<request_meter>(probe, std::move(r), _services.clk);
   request_context ctx{
-      &_services,   std::move(header->header), header->api,        version, std::move(bytes),
-      std::move(r), info.listener_name,        info.remote_address};
+      &_services,    std::move(header->header), header->api,         version, std::move(bytes),
+      meter->wrap(), info.listener_name,        info.remote_address, meter};
   if (static_cast<protocol::api_key>(key) == protocol::api_key::api_versions) {
     // Answered whatever the version: a too-new one gets the v0-layout error reply.
     handle_api_versions(std::move(ctx), in);

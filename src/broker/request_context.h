@@ -19,6 +19,7 @@
 namespace caudal::broker {
 
 class fetch_purgatory;
+class request_meter;
 }  // namespace caudal::broker
 
 namespace caudal::group {
@@ -58,6 +59,9 @@ struct request_context {
   std::string listener_name;
   /// The client's address (DescribeGroups shows it as the member's host).
   std::string remote_address;
+  /// The request's metrics (probe.h), or null (handler tests); send_response() marks it
+  /// when the response carries a top-level error code.
+  std::shared_ptr<request_meter> meter;
 };
 
 /// Runs `work(ctx)` on the background executor, for handlers that must block.

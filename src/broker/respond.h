@@ -2,6 +2,7 @@
 
 // Encodes a response (header + body) for a request and completes its slot.
 
+#include "broker/probe.h"
 #include "broker/request_context.h"
 #include "protocol/header.h"
 
@@ -21,6 +22,9 @@ void send_response(request_context& ctx, const Response& body,
   protocol::writer w;
   protocol::encode_response_header(w, *ctx.api, ctx.version, ctx.header.correlation_id);
   body.encode(w, ctx.version);
+  if constexpr (requires { body.error_code != 0; }) {
+    if (body.error_code != 0 && ctx.meter) ctx.meter->note_error();
+  }
   ctx.responder.send(to_net_response(w, externals));
 }
 

@@ -23,6 +23,9 @@ const std::array definitions_table{
                "Comma-separated NAME://host:port addresses to listen on (port 0 picks a free one)"},
     config_def{"advertised.listeners", config_type::string, std::nullopt,
                "Addresses clients are told to connect to; defaults to listeners"},
+    config_def{"admin.listener", config_type::string, "127.0.0.1:9644",
+               "host:port of the HTTP admin listener (/metrics, /v1/...); port 0 picks a free "
+               "one, an empty value disables it"},
     config_def{"log.dirs", config_type::string, std::nullopt,
                "The directory holding the partition logs (one directory); overrides log.dir"},
     config_def{"log.dir", config_type::string, "caudal-data",

@@ -1,6 +1,7 @@
 #include "storage/log.h"
 
 #include "base/logging.h"
+#include "base/metrics.h"
 #include "base/record_batch.h"
 #include "storage/errc.h"
 
@@ -21,6 +22,14 @@ std::optional<kafka_offset> parse_segment_name(const std::string& name) {
   auto [end, ec] = std::from_chars(name.data(), name.data() + digits, value);
   if (ec != std::errc{} || end != name.data() + digits || value < 0) return std::nullopt;
   return kafka_offset(value);
+}
+
+// The fsync latency of every log (one series: per-partition ones would cost a lookup
+// per flush and say little more).
+metrics::histogram& fsync_seconds() {
+  static metrics::histogram& h = metrics::global().get_histogram(
+      "caudal_storage_fsync_seconds", "Time to fsync one segment file of a partition log.");
+  return h;
 }
 
 }  // namespace
@@ -280,7 +289,10 @@ void log::run_flush() {
     std::error_code error;
     for (const auto& seg : segments) {
       if (seg->synced_bytes() >= seg->visible_bytes()) continue;
-      if (auto r = seg->sync(); !r) {
+      const std::int64_t sync_start_ns = _clock.steady_ns();
+      auto r = seg->sync();
+      fsync_seconds().observe(static_cast<double>(_clock.steady_ns() - sync_start_ns) / 1e9);
+      if (!r) {
         error = r.error();
         break;
       }
@@ -312,8 +324,11 @@ void log::run_flush() {
           _durable_end.store(target(), std::memory_order_release);
         }
         const kafka_offset durable = durable_end_offset();
-        auto split = std::partition(_waiters.begin(), _waiters.end(),
-                                    [durable](const waiter& w) { return w.offset >= durable; });
+        // Stable: waiters complete in the order they were added, so one that is waited
+        // on (wait_durable) runs after every callback registered before it.
+        auto split =
+            std::stable_partition(_waiters.begin(), _waiters.end(),
+                                  [durable](const waiter& w) { return w.offset >= durable; });
         std::move(split, _waiters.end(), std::back_inserter(ready));
         _waiters.erase(split, _waiters.end());
         _last_flush_ms = _clock.wall_ms();

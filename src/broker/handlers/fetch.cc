@@ -31,10 +31,14 @@ class fetch_operation final : public delayed_operation {
     fetch_response response;
     std::vector<net::file_range> externals;
     bool any_error = false;
-    const std::uint64_t bytes = build(response, externals, any_error);
+    std::vector<std::uint64_t> topic_bytes;  // per _request.topics entry
+    const std::uint64_t bytes = build(response, externals, any_error, topic_bytes);
     const bool enough = bytes >= static_cast<std::uint64_t>(std::max(_request.min_bytes, 0));
     if (!(force || enough || any_error || _request.max_wait_ms <= 0)) return false;
     if (_done.exchange(true, std::memory_order_acq_rel)) return true;
+    for (std::size_t t = 0; t < topic_bytes.size(); ++t) {
+      if (topic_bytes[t] > 0) record_fetch(_request.topics[t].topic, topic_bytes[t]);
+    }
     send_response(_ctx, response, externals);
     return true;
   }
@@ -64,7 +68,8 @@ class fetch_operation final : public delayed_operation {
 
  private:
   std::uint64_t build(fetch_response& response, std::vector<net::file_range>& externals,
-                      bool& any_error) {
+                      bool& any_error, std::vector<std::uint64_t>& topic_bytes) {
+    topic_bytes.assign(_request.topics.size(), 0);
     broker_services& services = *_ctx.services;
     std::uint64_t total = 0;
     const auto response_max = static_cast<std::uint64_t>(std::max(_request.max_bytes, 0));
@@ -122,6 +127,7 @@ class fetch_operation final : public delayed_operation {
               externals.push_back(net::file_range{r->fd(), r->range.position, size, r->seg});
               pd.records = protocol::record_set(protocol::external_chunk{id, size});
               total += size;
+              topic_bytes[static_cast<std::size_t>(&topic - _request.topics.data())] += size;
               first_data = false;
             }
           }

@@ -156,6 +156,10 @@ void handle_produce(request_context ctx, protocol::reader& body) {
         continue;
       }
       out.base_offset = appended->base_offset();
+      record_produce(
+          topic.name,
+          static_cast<std::uint64_t>(appended->last_offset() - appended->base_offset() + 1),
+          bytes.size());
       out.log_append_time_ms = log_append_time;
       out.log_start_offset = p->log->log_start_offset()();
       if (p->log->config().flush != storage::flush_policy::every_append) {
