@@ -147,7 +147,7 @@ json groups_json(const admin_sources& sources) {
 response handle(const admin_sources& sources, const request& req) {
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
-  if (req.method() != bhttp::verb::get && req.method() != bhttp::verb::head) {
+  if (req.method() != bhttp::verb::get) {
     return make_response(req, bhttp::status::method_not_allowed, "text/plain", "GET only\n");
   }
   if (path == "/metrics") {
