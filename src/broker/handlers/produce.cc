@@ -33,31 +33,51 @@ struct pending_produce {
   }
 };
 
+// A topic's produce settings, read from its configs once per request rather than once per
+// batch: each lookup builds strings, and a request carries many partitions of few topics.
+struct produce_limits {
+  std::size_t batch_bytes_max = 0;
+  std::size_t inflated_bytes_max = 0;
+  bool log_append_time = false;
+  std::int64_t before_ms_max = 0;
+  std::int64_t after_ms_max = 0;
+  std::int64_t min_insync_replicas = 1;
+};
+
+produce_limits limits_of(const properties& topic_configs, const cluster::broker_config& broker) {
+  const auto integer = [&](std::string_view key) {
+    return cluster::parse_integer(*cluster::topic_config_value(key, topic_configs, broker));
+  };
+  produce_limits l;
+  l.batch_bytes_max = static_cast<std::size_t>(integer("max.message.bytes"));
+  // Records are inflated for checking, bounded by the request size limit.
+  l.inflated_bytes_max = static_cast<std::size_t>(broker.integer("socket.request.max.bytes"));
+  l.log_append_time = *cluster::topic_config_value("message.timestamp.type", topic_configs,
+                                                   broker) == "LogAppendTime";
+  l.before_ms_max = integer("message.timestamp.before.max.ms");
+  l.after_ms_max = integer("message.timestamp.after.max.ms");
+  l.min_insync_replicas = integer("min.insync.replicas");
+  return l;
+}
+
 // Returns the error for a batch that must not be appended, after patching what the
 // broker stamps (LogAppendTime).
-error_code check_batch(std::span<std::byte> bytes, std::int16_t version,
-                       const properties& topic_configs, const cluster::broker_config& broker,
+error_code check_batch(std::span<std::byte> bytes, std::int16_t version, const produce_limits& l,
                        std::int64_t now_ms, std::int64_t& log_append_time) {
-  const auto value = [&](std::string_view key) {
-    return *cluster::topic_config_value(key, topic_configs, broker);
-  };
-  const auto max_bytes =
-      static_cast<std::size_t>(cluster::parse_integer(value("max.message.bytes")));
-  if (bytes.size() > max_bytes) return error_code::message_too_large;
+  if (bytes.size() > l.batch_bytes_max) return error_code::message_too_large;
   auto size = batch::validate_prefix(bytes, bytes.size(), batch::count_check::fresh);
   if (!size) return to_kafka_error(size.error());
   if (*size != bytes.size()) return error_code::invalid_record;  // exactly one batch (v3+)
   const batch::header_view h(bytes);
   if (h.is_control()) return error_code::invalid_record;
   if (h.compression() == 4 && version < 7) return error_code::unsupported_compression_type;
-  // Records are checked too (compressed ones inflated, bounded by the request size limit):
-  // a batch whose CRC is right but whose records are garbage is never stored.
-  const auto inflated_max = static_cast<std::size_t>(broker.integer("socket.request.max.bytes"));
-  if (auto r = protocol::validate_records(bytes, inflated_max); !r) {
+  // Records are checked too: a batch whose CRC is right but whose records are garbage is
+  // never stored.
+  if (auto r = protocol::validate_records(bytes, l.inflated_bytes_max); !r) {
     return r.error() == protocol::records_errc::bad_offset_delta ? error_code::invalid_record
                                                                  : error_code::corrupt_message;
   }
-  if (value("message.timestamp.type") == "LogAppendTime") {
+  if (l.log_append_time) {
     // Every record's timestamp reads as maxTimestamp once bit 3 is set (README 4.7).
     store_be<std::int16_t>(bytes.data() + batch::attributes_pos,
                            static_cast<std::int16_t>(h.attributes() | batch::timestamp_type_bit));
@@ -65,8 +85,8 @@ error_code check_batch(std::span<std::byte> bytes, std::int16_t version,
     store_be<std::uint32_t>(bytes.data() + batch::crc_pos, batch::compute_crc(bytes));
     log_append_time = now_ms;
   } else {
-    const auto before = cluster::parse_integer(value("message.timestamp.before.max.ms"));
-    const auto after = cluster::parse_integer(value("message.timestamp.after.max.ms"));
+    const auto before = l.before_ms_max;
+    const auto after = l.after_ms_max;
     const auto first = h.base_timestamp();
     const auto last = h.max_timestamp();
     if ((before < std::numeric_limits<std::int64_t>::max() && now_ms - first > before) ||
@@ -104,6 +124,8 @@ void handle_produce(request_context ctx, protocol::reader& body) {
     const auto& topic = request.topic_data[t];
     const auto table = services.metadata.topics();
     const cluster::topic_metadata* meta = table->find(topic.name);
+    const produce_limits limits =
+        meta ? limits_of(meta->configs, services.config) : produce_limits{};
     for (std::size_t i = 0; i < topic.partition_data.size(); ++i) {
       const auto& data = topic.partition_data[i];
       auto& out = response.responses[t].partition_responses[i];
@@ -127,8 +149,7 @@ void handle_produce(request_context ctx, protocol::reader& body) {
         set_error(error_code::unknown_topic_or_partition);
         continue;
       }
-      if (acks == -1 && cluster::parse_integer(*cluster::topic_config_value(
-                            "min.insync.replicas", meta->configs, services.config)) > 1) {
+      if (acks == -1 && limits.min_insync_replicas > 1) {
         set_error(error_code::not_enough_replicas);  // one replica is all there is
         continue;
       }
@@ -141,8 +162,7 @@ void handle_produce(request_context ctx, protocol::reader& body) {
       const auto offset = static_cast<std::size_t>(view.data() - rc.frame->data());
       std::span<std::byte> bytes(rc.frame->data() + offset, view.size());
       std::int64_t log_append_time = -1;
-      if (auto e = check_batch(bytes, rc.version, meta->configs, services.config, now_ms,
-                               log_append_time);
+      if (auto e = check_batch(bytes, rc.version, limits, now_ms, log_append_time);
           e != error_code::none) {
         set_error(e);
         continue;
