@@ -1,0 +1,72 @@
+#pragma once
+
+// A group's durable Raft state on local disk: the log in one append-only file of
+// checksummed records, and the term/vote record in a file replaced atomically. Formats:
+// docs/formats/raft-rpc.md ("On disk"). Not storage::log: see README.md for why and for
+// what moving onto record batches takes.
+
+#include "base/result.h"
+#include "raft/core/log_store.h"
+#include "raft/core/types.h"
+#include "storage/file.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <vector>
+
+namespace caudal::raft {
+
+/// The bytes in front of the first record of a log file.
+inline constexpr std::size_t log_file_header_bytes = 8;
+/// The fixed part of a log record: CRC, size, term, index, kind.
+inline constexpr std::size_t log_record_fixed_bytes = 25;
+
+/// One group's log and hard state. The whole log is also held in memory, so the
+/// log_store reads never block (until snapshots bound the log, TODO(#5)).
+///
+/// Threads: everything but sync() runs on the group's event loop. sync() may run on a
+/// worker thread concurrently with write() and the reads: it touches only descriptors.
+/// Durability: write() leaves the bytes in the page cache; only after sync() returns
+/// may the caller act on them (send an acknowledgement, a vote).
+class file_log final : public log_store {
+ public:
+  /// Opens (or creates) the files in `dir`. A torn or corrupt tail of the log, which a
+  /// crash mid-append leaves, is cut off and the cut synced; a damaged hard state file is
+  /// an error (errc::corrupt), since it is only ever replaced whole.
+  [[nodiscard]] static result<std::unique_ptr<file_log>> open(const std::filesystem::path& dir);
+
+  [[nodiscard]] log_index last_index() const override;
+  [[nodiscard]] term_id term_at(log_index index) const override;
+  void read(log_index first, log_index last_inclusive, std::size_t bytes_max,
+            std::vector<entry>& out) const override;
+
+  /// The term and vote found by open().
+  [[nodiscard]] const hard_state& recovered_hard_state() const { return _recovered; }
+  /// The bytes cut off the log's tail by open() (0 after a clean shutdown).
+  [[nodiscard]] std::uint64_t torn_bytes() const { return _torn_bytes; }
+
+  /// Removes the entries from `truncate_from` on (if set), then appends `entries`, in the
+  /// file and in memory; nothing is synced. Requires: entries continue the log without a
+  /// gap. I/O errors are returned; the caller must not go on (the log may be half written).
+  [[nodiscard]] result<void> write(std::optional<log_index> truncate_from,
+                                   const std::vector<entry>& entries);
+  /// Makes every write() that returned before this call durable, after replacing the hard
+  /// state with `term_and_vote` if given (durably too). Blocks on fsync.
+  [[nodiscard]] result<void> sync(const std::optional<hard_state>& term_and_vote) const;
+
+ private:
+  file_log(std::filesystem::path dir, storage::file log_file);
+  [[nodiscard]] result<void> recover();
+
+  std::filesystem::path _dir;
+  storage::file _file;
+  hard_state _recovered;
+  std::uint64_t _torn_bytes = 0;
+  std::vector<entry> _entries;            // index i at [i - 1]
+  std::vector<std::uint64_t> _positions;  // file position of each entry's record
+  std::uint64_t _end = log_file_header_bytes;
+};
+
+}  // namespace caudal::raft
