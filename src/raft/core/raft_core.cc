@@ -200,7 +200,7 @@ void raft_core::reset_election_timer() {
   _randomized_timeout = static_cast<std::int32_t>(t + _random.uniform(t));
 }
 
-void raft_core::become_follower(term_id term, node_id leader) {
+void raft_core::become_follower(term_id term, node_id leader, election_timer timer) {
   CAUDAL_ASSERT(term >= _term, "term went back: {} -> {}", _term, term);
   if (term > _term) {
     _term = term;
@@ -212,7 +212,7 @@ void raft_core::become_follower(term_id term, node_id leader) {
   _reads.clear();
   _broadcast_append = false;
   _broadcast_heartbeat = false;
-  reset_election_timer();
+  if (timer == election_timer::restart) reset_election_timer();
 }
 
 void raft_core::become_pre_candidate() {
@@ -317,7 +317,7 @@ void raft_core::tally_vote(node_id from, bool granted) {
       become_leader();
     }
   } else if (static_cast<std::size_t>(std::popcount(_votes_rejected)) >= quorum()) {
-    become_follower(_term, node_none);
+    become_follower(_term, node_none, election_timer::restart);
   }
 }
 
@@ -341,7 +341,7 @@ void raft_core::tick() {
         if (active < quorum()) {
           // Check-quorum (thesis §6.2): a leader cut off from its majority steps down, so
           // clients stop waiting on it and its lease-holding followers can elect anew.
-          become_follower(_term, node_none);
+          become_follower(_term, node_none, election_timer::restart);
           return;
         }
       }
@@ -391,7 +391,13 @@ void raft_core::step(const message& m) {
       const bool from_leader = m.type == message_type::append_request ||
                                m.type == message_type::heartbeat ||
                                m.type == message_type::timeout_now;
-      become_follower(m.term, from_leader ? m.from : node_none);
+      // Only a leader's message restarts the timeout (handle_append and handle_heartbeat
+      // do it again). A vote request of a higher term moves our term but, unless we grant
+      // it (handle_vote_request), leaves our timeout running: in a two-node group where
+      // only one log can win, the other node's doomed campaigns would otherwise restart
+      // the winner's timer every round (seed 42446367558409).
+      become_follower(m.term, from_leader ? m.from : node_none,
+                      from_leader ? election_timer::restart : election_timer::keep);
     }
   } else if (m.term < _term) {
     if (m.type == message_type::append_request || m.type == message_type::heartbeat) {
@@ -471,7 +477,7 @@ void raft_core::handle_vote_request(const message& m) {
 
 void raft_core::handle_append(const message& m) {
   if (_role != raft::role::follower || _leader != m.from) {
-    become_follower(_term, m.from);
+    become_follower(_term, m.from, election_timer::restart);
   }
   _election_elapsed = 0;
   message r;
@@ -555,7 +561,7 @@ void raft_core::handle_append_response(const message& m) {
 
 void raft_core::handle_heartbeat(const message& m) {
   if (_role != raft::role::follower || _leader != m.from) {
-    become_follower(_term, m.from);
+    become_follower(_term, m.from, election_timer::restart);
   }
   _election_elapsed = 0;
   // The leader sends min(its commit, our match), which our log is known to hold.

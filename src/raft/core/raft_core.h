@@ -187,7 +187,11 @@ class raft_core {
   void apply_membership();
   void check_driver() const;
 
-  void become_follower(term_id term, node_id leader);
+  // Whether stepping down restarts the election timeout. Raft's Figure 2 restarts it only
+  // on hearing from a leader, granting a vote or campaigning: a higher term alone must not,
+  // or a candidate that cannot win (its log is behind) keeps postponing the one that can.
+  enum class election_timer : std::uint8_t { restart, keep };
+  void become_follower(term_id term, node_id leader, election_timer timer);
   void become_pre_candidate();
   void become_candidate(bool transfer);
   void become_leader();

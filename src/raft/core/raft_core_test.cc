@@ -371,6 +371,39 @@ TEST(election, one_vote_per_term_survives_a_restart) {
   EXPECT_FALSE(votes_twice_across_a_restart(mutation::none));
 }
 
+// Seed 42446367558409 of the simulator: in a two-node group only node 1's log can win,
+// and node 2 campaigns without pre-vote, raising its term each time. Node 1 refuses every
+// request and must still campaign when its own timeout fires (Raft Figure 2 restarts it
+// only on a leader's message or a granted vote). When a refused request of a higher term
+// restarted the timeout, a campaign every tick here kept node 1 waiting forever, and in
+// the simulator random timeouts rarely let it get ahead.
+TEST(election, a_refused_vote_request_does_not_restart_the_election_timeout) {
+  config cfg;
+  cfg.pre_vote = false;
+  cluster c(2, cfg);
+  c.set_log(1, {1, 1, 2}, 2);
+  c.set_log(2, {1, 1}, 2);
+  c.start_all();
+  bool campaigned = false;
+  for (int k = 0; k < 2 * cfg.election_timeout_ticks && !campaigned; ++k) {
+    message m;
+    m.type = message_type::vote_request;
+    m.from = node_id(2);
+    m.to = node_id(1);
+    m.term = term_id(c.core(1).term()() + 1);
+    m.index = log_index(2);
+    m.log_term = term_id(1);
+    c.core(1).step(m);
+    c.process(1);
+    ASSERT_EQ(c.net().size(), 1u);
+    EXPECT_TRUE(c.net().front().reject) << "node 2's log is behind";
+    c.net().clear();
+    c.tick(1);
+    campaigned = c.core(1).role() == role::candidate;
+  }
+  EXPECT_TRUE(campaigned) << "node 1's timeout restarted on every refused request";
+}
+
 #ifdef CAUDAL_RAFT_MUTATIONS
 TEST(mutations, vote_rule_catches_vote_without_log_check) {
   EXPECT_TRUE(grants_vote({1, 2, 2}, {1, 2}, mutation::vote_without_log_check));
