@@ -50,7 +50,9 @@ result<hard_state> decode_hard_state(std::span<const std::byte> in) {
                     node_id(load_be<std::int32_t>(in.data() + 13))};
 }
 
-void encode_record(const entry& e, std::vector<std::byte>& out) {
+// Returns the record's CRC, which seeds the next record's: the CRCs form a chain.
+std::uint32_t encode_record(const entry& e, std::uint32_t previous_crc,
+                            std::vector<std::byte>& out) {
   const std::size_t at = out.size();
   out.resize(at + log_record_fixed_bytes);
   std::byte* p = out.data() + at;
@@ -61,7 +63,9 @@ void encode_record(const entry& e, std::vector<std::byte>& out) {
   store_be<std::uint8_t>(p + 24, static_cast<std::uint8_t>(e.kind));
   out.insert(out.end(), e.data.begin(), e.data.end());
   const auto covered = std::span<const std::byte>(out).subspan(at + 4);
-  store_be<std::uint32_t>(out.data() + at, crc32c::value(covered));
+  const std::uint32_t crc = crc32c::extend(previous_crc, covered);
+  store_be<std::uint32_t>(out.data() + at, crc);
+  return crc;
 }
 
 }  // namespace
@@ -120,7 +124,8 @@ result<void> file_log::recover() {
     if (size_field < log_record_fixed_bytes - 8 || size_field > record_bytes_max) break;
     if (at + 8 + size_field > all.size()) break;  // torn: the record did not fully land
     const auto covered = std::span<const std::byte>(p + 4, 4 + size_field);
-    if (crc32c::value(covered) != load_be<std::uint32_t>(p)) break;
+    const std::uint32_t crc = crc32c::extend(last_crc(), covered);
+    if (crc != load_be<std::uint32_t>(p)) break;
     entry e;
     e.term = term_id(load_be<std::int64_t>(p + 8));
     e.index = log_index(load_be<std::int64_t>(p + 16));
@@ -132,6 +137,7 @@ result<void> file_log::recover() {
     e.kind = static_cast<entry_kind>(kind);
     e.data.assign(p + log_record_fixed_bytes, p + 8 + size_field);
     _positions.push_back(at);
+    _crcs.push_back(crc);
     _entries.push_back(std::move(e));
     at += 8 + size_field;
   }
@@ -144,6 +150,10 @@ result<void> file_log::recover() {
     CAUDAL_TRY(_file.sync_data());
   }
   return ok();
+}
+
+std::uint32_t file_log::last_crc() const {
+  return _crcs.empty() ? 0 : _crcs.back();
 }
 
 log_index file_log::last_index() const {
@@ -178,6 +188,7 @@ result<void> file_log::write(std::optional<log_index> truncate_from,
     _end = _positions[keep];
     _entries.resize(keep);
     _positions.resize(keep);
+    _crcs.resize(keep);
     CAUDAL_TRY(_file.truncate(_end));
   }
   if (entries.empty()) return ok();
@@ -187,7 +198,7 @@ result<void> file_log::write(std::optional<log_index> truncate_from,
     CAUDAL_ASSERT(e.index == last_index() + 1, "append of index {} after {}", e.index,
                   last_index());
     _positions.push_back(at + bytes.size());
-    encode_record(e, bytes);
+    _crcs.push_back(encode_record(e, last_crc(), bytes));
     _entries.push_back(e);
   }
   CAUDAL_TRY(_file.write_at(at, bytes));

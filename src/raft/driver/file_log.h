@@ -59,6 +59,7 @@ class file_log final : public log_store {
  private:
   file_log(std::filesystem::path dir, storage::file log_file);
   [[nodiscard]] result<void> recover();
+  [[nodiscard]] std::uint32_t last_crc() const;
 
   std::filesystem::path _dir;
   storage::file _file;
@@ -66,6 +67,10 @@ class file_log final : public log_store {
   std::uint64_t _torn_bytes = 0;
   std::vector<entry> _entries;            // index i at [i - 1]
   std::vector<std::uint64_t> _positions;  // file position of each entry's record
+  // Each record's CRC. A record's CRC is seeded with its predecessor's, so a stale record
+  // left behind a truncation that did not reach the disk cannot pass as the successor
+  // of the records written over the truncated ones.
+  std::vector<std::uint32_t> _crcs;
   std::uint64_t _end = log_file_header_bytes;
 };
 

@@ -147,6 +147,38 @@ TEST_F(file_log_test, a_corrupt_record_cuts_the_log_from_there) {
   EXPECT_EQ(fs::file_size(log_path()), one_record);
 }
 
+// A truncation followed by appends, all unsynced, can reach the disk as the appends
+// without the truncation: the old records beyond the new ones stay. Their index and term
+// may look like a continuation; the CRC chain must still refuse them.
+TEST_F(file_log_test, a_stale_record_after_a_lost_truncation_is_cut) {
+  std::uintmax_t two_records = 0;
+  std::vector<char> stale;
+  {
+    auto log = open();
+    ASSERT_TRUE(log->write(std::nullopt, {make(1, 1), make(1, 2)}));
+    two_records = fs::file_size(log_path());
+    ASSERT_TRUE(log->write(std::nullopt, {make(3, 3)}));
+    ASSERT_TRUE(log->sync(std::nullopt));
+    std::ifstream f(log_path(), std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(two_records));
+    stale.assign(std::istreambuf_iterator<char>(f), {});
+  }
+  {
+    auto log = open();
+    ASSERT_TRUE(log->write(log_index(2), {make(2, 2)}));  // same size as the old entry 2
+    ASSERT_TRUE(log->sync(std::nullopt));
+  }
+  ASSERT_EQ(fs::file_size(log_path()), two_records);
+  {
+    std::ofstream f(log_path(), std::ios::binary | std::ios::app);
+    f.write(stale.data(), static_cast<std::streamsize>(stale.size()));
+  }
+  auto log = open();
+  EXPECT_EQ(log->last_index(), log_index(2));
+  EXPECT_EQ(log->term_at(log_index(2)), term_id(2));
+  EXPECT_EQ(log->torn_bytes(), stale.size());
+}
+
 TEST_F(file_log_test, garbage_without_a_header_starts_an_empty_log) {
   fs::create_directories(_dir);
   {
