@@ -28,6 +28,9 @@ namespace asio = boost::asio;
 
 namespace {
 
+// How far the tick schedule may fall behind before missed ticks are skipped.
+constexpr int ticks_behind_max = 5;
+
 /// The send and apply parts of one ready, held until the sync that covers its persist
 /// part has returned (`sync_seq`).
 struct held_output {
@@ -91,6 +94,10 @@ class driver::impl {
   void on_tick();
   void on_frame(frame&& f);
   group_state* find(group_id id);
+  void assert_on_loop() const {
+    CAUDAL_DASSERT(std::this_thread::get_id() == _loop_thread,
+                   "raft driver state touched off its loop thread");
+  }
   void pump(group_state& g);
   void release(group_state& g);
   void maybe_sync(group_state& g);
@@ -110,6 +117,7 @@ class driver::impl {
   bool _started = false;
   bool _stopping = false;  // loop thread: set by the posted shutdown
   std::thread _thread;
+  std::thread::id _loop_thread;  // written by run() before the loop runs anything
   // Declared last so it is destroyed first: its destructor runs the sync jobs still
   // queued, which use the groups' logs above.
   std::unique_ptr<storage::flush_pool> _sync_pool;
@@ -157,6 +165,7 @@ result<void> driver::impl::start() {
 }
 
 void driver::impl::run() {
+  _loop_thread = std::this_thread::get_id();
   try {
     _io.run();
   } catch (const std::exception& e) {
@@ -182,8 +191,14 @@ void driver::impl::stop() {
 
 void driver::impl::schedule_tick() {
   // Ticks keep to a fixed schedule (not "period after the last one ran"), so a slow
-  // turn of the loop does not stretch every timeout.
-  _next_tick += std::chrono::milliseconds(_config.tick_ms);
+  // turn of the loop does not stretch every timeout. After a long stall (a stopped
+  // process, an overloaded machine) the missed ticks are skipped rather than fired in a
+  // burst, which would expire every election timeout before a single message is read.
+  const auto period = std::chrono::milliseconds(_config.tick_ms);
+  _next_tick += period;
+  _tick_timer.expires_after(std::chrono::milliseconds(0));
+  const auto now = _tick_timer.expiry();
+  if (now - _next_tick > ticks_behind_max * period) _next_tick = now;
   _tick_timer.expires_at(_next_tick);
   _tick_timer.async_wait([this](const boost::system::error_code& ec) {
     if (ec || _stopping) return;
@@ -215,6 +230,7 @@ group_state* driver::impl::find(group_id id) {
 }
 
 void driver::impl::pump(group_state& g) {
+  assert_on_loop();
   while (g.core->has_ready()) {
     ready r = g.core->drain();
     // Persist: written now, so the core sees its log in the store on its next call; made
@@ -276,6 +292,7 @@ void driver::impl::maybe_sync(group_state& g) {
 }
 
 void driver::impl::on_synced(group_state& g, std::uint64_t seq, std::error_code ec) {
+  assert_on_loop();
   // After a failed fsync the kernel may have dropped the dirty pages; retrying could
   // "succeed" without the data (fsyncgate). The only safe answer is to crash.
   CAUDAL_ASSERT(!ec, "raft: group {}: fsync failed: {}", g.id, ec.message());

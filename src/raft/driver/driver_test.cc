@@ -1,5 +1,5 @@
 // Goal: three drivers in one process, talking over loopback TCP, elect a leader in each of
-// two groups, commit proposals on every node in the same order, and a node restarted from
+// eight groups, commit proposals on every node in the same order, and a node restarted from
 // its data directory catches up. Method: real sockets, timers and fsync; the test only
 // proposes and polls status, waiting with deadlines.
 
@@ -58,7 +58,7 @@ class recording_stm final : public state_machine {
 };
 
 constexpr int node_count = 3;
-constexpr int group_count = 2;
+constexpr int group_count = 8;
 
 class driver_cluster : public ::testing::Test {
  protected:
@@ -93,7 +93,7 @@ class driver_cluster : public ::testing::Test {
       for (int v = 1; v <= node_count; ++v)
         rc.voters.push_back(node_id(v));
       rc.election_timeout_ticks = 15;
-      rc.heartbeat_interval_ticks = 3;
+      rc.heartbeat_interval_ticks = _heartbeat_ticks;
       ASSERT_TRUE(d->add_group(group_id(static_cast<std::uint64_t>(g)), rc, *stm));
     }
     auto r = d->start();
@@ -150,6 +150,7 @@ class driver_cluster : public ::testing::Test {
     }
   }
 
+  std::int32_t _heartbeat_ticks = 3;
   fs::path _dir;
   std::vector<peer_address> _peers;
   std::array<std::unique_ptr<driver>, node_count> _drivers;
@@ -192,6 +193,41 @@ TEST_F(driver_cluster, groups_elect_commit_and_a_restarted_node_catches_up) {
     EXPECT_GT(s.syncs, 0u);
     EXPECT_EQ(s.frames_rejected, 0u);
   }
+}
+
+// Heartbeats every tick, so that every group a node leads heartbeats in the same timer
+// callback: each core's heartbeat timer has its own phase, and with a longer interval
+// only the groups whose phases agree would share a frame.
+class driver_cluster_heartbeat_every_tick : public driver_cluster {
+ protected:
+  void SetUp() override {
+    _heartbeat_ticks = 1;
+    driver_cluster::SetUp();
+  }
+};
+
+// The groups of a node tick in one timer callback, and everything a node sends a peer in
+// one loop turn shares a frame: while idle, each frame carries the heartbeats of all the
+// groups its sender leads, or the replies to such a frame. Eight groups over three nodes:
+// at least two per frame on average, whatever the spread of leaders.
+TEST_F(driver_cluster_heartbeat_every_tick, idle_groups_share_frames) {
+  for (int g = 0; g < group_count; ++g)
+    ASSERT_GE(wait_for_leader(group_id(static_cast<std::uint64_t>(g))), 0);
+  std::array<driver_stats, node_count> before;
+  for (int i = 0; i < node_count; ++i)
+    before[static_cast<std::size_t>(i)] = _drivers[static_cast<std::size_t>(i)]->stats();
+  std::this_thread::sleep_for(500ms);
+  std::uint64_t frames = 0;
+  std::uint64_t messages = 0;
+  for (int i = 0; i < node_count; ++i) {
+    const auto s = _drivers[static_cast<std::size_t>(i)]->stats();
+    frames += s.frames_sent - before[static_cast<std::size_t>(i)].frames_sent;
+    messages += s.messages_sent - before[static_cast<std::size_t>(i)].messages_sent;
+  }
+  std::printf("idle: %llu messages in %llu frames\n", static_cast<unsigned long long>(messages),
+              static_cast<unsigned long long>(frames));
+  EXPECT_GT(frames, 0u);
+  EXPECT_GE(messages, 2 * frames);
 }
 
 TEST_F(driver_cluster, a_proposal_to_a_follower_fails_with_not_leader) {
