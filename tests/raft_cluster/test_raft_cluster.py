@@ -6,7 +6,9 @@ records every value acknowledged as committed. Midway the leader is killed with 
 new leader must appear within a bound and commits go on; the killed node is restarted on
 its data directory and must catch up. At the end every node's state machine must hold
 exactly the same values, and every acknowledged value must be there once, in the order
-it was acknowledged. Ports are free loopback ports; processes are stopped by PID.
+it was acknowledged. A second test runs four groups in each process and checks the same
+for every group across the loss and return of a node. Ports are free loopback ports;
+processes are stopped by PID.
 """
 import os
 import pathlib
@@ -42,8 +44,9 @@ def free_port() -> int:
 class Node:
     """One raft_node process; restartable on the same ports and data directory."""
 
-    def __init__(self, node_id: int, workdir: pathlib.Path):
+    def __init__(self, node_id: int, workdir: pathlib.Path, groups: int = 1):
         self.id = node_id
+        self.groups = groups
         self.workdir = workdir
         self.raft_port = free_port()
         self.client_port = free_port()
@@ -59,7 +62,8 @@ class Node:
             [node_bin(), "--id", str(self.id), "--peers", self.peers_arg,
              "--data-dir", str(self.data_dir),
              "--listen", f"127.0.0.1:{self.raft_port}",
-             "--client", f"127.0.0.1:{self.client_port}"],
+             "--client", f"127.0.0.1:{self.client_port}",
+             "--groups", str(self.groups)],
             stdout=subprocess.PIPE, stderr=log)
         log.close()
         ready, _, _ = select.select([self.proc.stdout], [], [], START_TIMEOUT_S)
@@ -104,15 +108,15 @@ class Node:
         except OSError:
             return ""
 
-    def status(self):
-        parts = self.request("S 0", timeout=1.0).split()
+    def status(self, group: int = 0):
+        parts = self.request(f"S {group}", timeout=1.0).split()
         if len(parts) != 7 or parts[0] != "S":
             return None
         return {"role": parts[1], "term": int(parts[2]), "leader": int(parts[3]),
                 "commit": int(parts[4]), "applied": int(parts[5])}
 
-    def values(self):
-        parts = self.request("D 0").split()
+    def values(self, group: int = 0):
+        parts = self.request(f"D {group}").split()
         assert parts and parts[0] == "D", parts
         assert int(parts[1]) == len(parts) - 2
         return parts[2:]
@@ -121,8 +125,9 @@ class Node:
 class Client:
     """Proposes unique values and records those acknowledged as committed."""
 
-    def __init__(self, nodes):
+    def __init__(self, nodes, group: int = 0):
         self.nodes = nodes
+        self.group = group
         self.acked = []
         self.attempts = 0
 
@@ -131,7 +136,7 @@ class Client:
         for n in self.nodes:
             if not n.alive:
                 continue
-            s = n.status()
+            s = n.status(self.group)
             if s and s["role"] == "leader" and (best is None or s["term"] > best[1]):
                 best = (n, s["term"])
         return best[0] if best else None
@@ -156,7 +161,7 @@ class Client:
             # the check below must be able to tell it apart from an acknowledged one.
             self.attempts += 1
             value = f"v{len(self.acked)}a{self.attempts}"
-            reply = n.request(f"P 0 {self.attempts} {value}").split()
+            reply = n.request(f"P {self.group} {self.attempts} {value}").split()
             if reply[:2] == ["C", str(self.attempts)]:
                 self.acked.append(value)
             else:
@@ -170,12 +175,55 @@ class Client:
             time.sleep(0.01)
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    nodes = [Node(i, tmp_path) for i in (1, 2, 3)]
+def start_cluster(workdir: pathlib.Path, groups: int):
+    nodes = [Node(i, workdir, groups) for i in (1, 2, 3)]
     peers = ",".join(f"{n.id}=127.0.0.1:{n.raft_port}" for n in nodes)
     for n in nodes:
         n.peers_arg = peers
+    return nodes
+
+
+def wait_until_converged(nodes, client, bound_s: float = 15.0):
+    """Waits until every node's state machine of the client's group holds the same values;
+    returns them."""
+    deadline = time.monotonic() + bound_s
+    while True:
+        lists = [n.values(client.group) for n in nodes]
+        if all(lst == lists[0] for lst in lists) and len(lists[0]) >= len(client.acked):
+            return lists[0]
+        assert time.monotonic() < deadline, \
+            f"group {client.group}: nodes did not converge: sizes {[len(lst) for lst in lists]}, " \
+            f"acked {len(client.acked)}"
+        time.sleep(0.1)
+
+
+def check_acknowledged(applied, client):
+    """Every acknowledged value is applied exactly once, in acknowledgement order."""
+    positions = {}
+    for i, v in enumerate(applied):
+        assert v not in positions, f"value {v} applied twice"
+        positions[v] = i
+    missing = [v for v in client.acked if v not in positions]
+    assert not missing, f"group {client.group}: acknowledged but lost: {missing[:10]}"
+    order = [positions[v] for v in client.acked]
+    assert order == sorted(order), f"group {client.group}: acknowledged values out of order"
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    nodes = start_cluster(tmp_path, groups=1)
+    try:
+        for n in nodes:
+            n.start()
+        yield nodes
+    finally:
+        for n in nodes:
+            n.stop()
+
+
+@pytest.fixture
+def cluster_of_groups(tmp_path):
+    nodes = start_cluster(tmp_path, groups=4)
     try:
         for n in nodes:
             n.start()
@@ -215,22 +263,35 @@ def test_sigkill_of_the_leader_loses_nothing_committed(cluster):
 
     # Catch-up: all three state machines converge to one list holding every
     # acknowledged value once, in acknowledgement order.
-    deadline = time.monotonic() + 15
-    while True:
-        lists = [n.values() for n in cluster]
-        if all(lst == lists[0] for lst in lists) and len(lists[0]) >= len(client.acked):
-            break
-        assert time.monotonic() < deadline, \
-            f"nodes did not converge: sizes {[len(lst) for lst in lists]}, acked {len(client.acked)}"
-        time.sleep(0.1)
-    applied = lists[0]
-    positions = {}
-    for i, v in enumerate(applied):
-        assert v not in positions, f"value {v} applied twice"
-        positions[v] = i
-    missing = [v for v in client.acked if v not in positions]
-    assert not missing, f"acknowledged but lost: {missing[:10]}"
-    order = [positions[v] for v in client.acked]
-    assert order == sorted(order), "acknowledged values applied out of order"
+    applied = wait_until_converged(cluster, client)
+    check_acknowledged(applied, client)
     print(f"{len(client.acked)} acknowledged, {len(applied)} applied, "
           f"{client.attempts} attempts, {time.monotonic() - started:.1f} s")
+
+
+def test_many_groups_in_one_process_each_survive_the_loss_of_a_node(cluster_of_groups):
+    """Four groups share each process (one event loop): killing a node loses no group's
+    committed values, every group goes on committing, and all catch up after a restart."""
+    clients = [Client(cluster_of_groups, group) for group in range(4)]
+    for c in clients:
+        assert c.wait_for_leader(10.0) is not None, f"no leader of group {c.group}"
+    stop = threading.Event()
+    threads = [threading.Thread(target=c.run, args=(stop,)) for c in clients]
+    for t in threads:
+        t.start()
+    try:
+        for c in clients:
+            c.wait_for_acks(15)
+        victim = cluster_of_groups[0]
+        victim.kill()
+        for c in clients:
+            c.wait_for_acks(len(c.acked) + 15)
+        victim.start()
+        for c in clients:
+            c.wait_for_acks(len(c.acked) + 15)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    for c in clients:
+        check_acknowledged(wait_until_converged(cluster_of_groups, c), c)
