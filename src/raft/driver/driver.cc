@@ -103,6 +103,8 @@ class driver::impl {
   void maybe_sync(group_state& g);
   void on_synced(group_state& g, std::uint64_t seq, std::error_code ec);
   void apply(group_state& g, const entry& e);
+  // Fails the proposals waiting at `first` or later: their entries were cut off the log.
+  void fail_proposals_from(group_state& g, log_index first);
 
   driver_config _config;
   random_source _random;  // seeds each group's own source, so groups stay independent
@@ -242,6 +244,7 @@ void driver::impl::pump(group_state& g) {
       CAUDAL_ASSERT(false, "raft: group {}: log write failed: {}", g.id, w.error().message());
     }
     if (r.term_and_vote) g.unsynced_hard_state = r.term_and_vote;
+    if (r.truncate_from) fail_proposals_from(g, *r.truncate_from);
     if (writes) ++g.written_seq;
     if (!r.messages.empty() || !r.committed.empty()) {
       g.held.push_back(held_output{g.written_seq, std::move(r.messages), std::move(r.committed)});
@@ -277,6 +280,17 @@ void driver::impl::apply(group_state& g, const entry& e) {
   }
 }
 
+void driver::impl::fail_proposals_from(group_state& g, log_index first) {
+  // Completed outside the loop over the map: a callback may propose again.
+  std::vector<propose_callback> lost;
+  for (auto it = g.proposals.lower_bound(first); it != g.proposals.end();) {
+    lost.push_back(std::move(it->second.done));
+    it = g.proposals.erase(it);
+  }
+  for (auto& done : lost)
+    done(driver_errc::proposal_lost);
+}
+
 void driver::impl::maybe_sync(group_state& g) {
   if (g.sync_running || g.written_seq == g.synced_seq || _stopping) return;
   g.sync_running = true;
@@ -309,6 +323,8 @@ void driver::impl::propose(group_id id, std::vector<std::byte> data, propose_cal
     if (_stopping) return done(driver_errc::stopped);
     auto index = g->core->propose(std::move(data));
     if (!index) return done(index.error());
+    // An older proposal still waiting at this index lost it when the log was cut back.
+    fail_proposals_from(*g, *index);
     g->proposals.emplace(*index, pending_proposal{g->core->term(), std::move(done)});
     pump(*g);
   });
