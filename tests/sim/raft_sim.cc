@@ -61,6 +61,8 @@ namespace {
 constexpr std::uint64_t figure8_seeds_per_mille = 200;
 // Of the other seeds, those drawn into the membership class (change_membership_step()).
 constexpr std::uint64_t membership_seeds_per_mille = 250;
+// Of the seeds in neither class, those drawn into the change race class (draw_change_race()).
+constexpr std::uint64_t change_race_seeds_per_mille = 300;
 
 std::uint64_t mix(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -231,6 +233,7 @@ class simulation {
     _result.elections = _leaders.size();
     _result.figure8 = _figure8;
     _result.membership = _membership_class;
+    _result.change_race = _change_race;
     return _result;
   }
 
@@ -250,6 +253,15 @@ class simulation {
       n = class_random.chance(1, 2) ? 4 : 5;
       voters = 3;
     }
+    _change_race =
+        !_figure8 && !_membership_class && class_random.chance(change_race_seeds_per_mille, 1000);
+    if (_change_race) {
+      // Four voters and a learner: promoting the learner and removing a voter are both
+      // possible at once, so two leaders in a row can start different changes.
+      _membership_class = true;
+      n = 5;
+      voters = 4;
+    }
     _config.election_timeout_ticks = static_cast<std::int32_t>(_random.range(8, 14));
     _config.heartbeat_interval_ticks = static_cast<std::int32_t>(_random.range(1, 3));
     _config.pre_vote = !_random.chance(1, 5);
@@ -261,7 +273,8 @@ class simulation {
     _config.mutation = _options.mutation;
     for (std::size_t i = 0; i < voters; ++i)
       _config.voters.push_back(node_id(static_cast<std::int32_t>(i)));
-    _committed_membership = raft::membership{_config.voters, {}};
+    if (_change_race) _config.learners.push_back(node_id(static_cast<std::int32_t>(voters)));
+    _committed_membership = raft::membership{_config.voters, _config.learners};
     _nodes = std::vector<node_state>(n);  // never resized: cores hold references to disks
     for (std::size_t i = 0; i < n; ++i) {
       _nodes[i].id = node_id(static_cast<std::int32_t>(i));
@@ -294,11 +307,11 @@ class simulation {
     if (_membership_class) {
       _membership_per_mille = static_cast<std::uint64_t>(class_random.range(20, 80));
     }
+    if (_change_race) draw_change_race(class_random);
     trace(
-        "params figure8={} membership={} n={} et={} hb={} prevote={} cq={} inflight={} batch={} "
-        "faults={} "
-        "delay<={} drop={} dup={} crash={} torn={} part={}",
-        _figure8, _membership_class, n, _config.election_timeout_ticks,
+        "params figure8={} membership={} race={} n={} et={} hb={} prevote={} cq={} inflight={} "
+        "batch={} faults={} delay<={} drop={} dup={} crash={} torn={} part={}",
+        _figure8, _membership_class, _change_race, n, _config.election_timeout_ticks,
         _config.heartbeat_interval_ticks, _config.pre_vote, _config.check_quorum,
         _config.inflight_max, _config.append_entries_max, _fault_ticks, _delay_max, _drop_per_mille,
         _duplicate_per_mille, _crash_per_mille, _torn_per_mille, _partition_per_mille);
@@ -315,6 +328,19 @@ class simulation {
   void draw_figure8(random_source& r) {
     _config.append_entries_max = 1;
     _config.inflight_max = static_cast<std::size_t>(r.range(1, 2));
+    _crash_before_send_per_mille = static_cast<std::uint64_t>(r.range(150, 400));
+    _isolate_leader_per_mille = static_cast<std::uint64_t>(r.range(100, 400));
+    _restart_per_mille = static_cast<std::uint64_t>(r.range(100, 250));
+  }
+
+  // The change race class: the single-server change bug (raft-dev, 2015) needs a leader
+  // whose change reaches only itself, then a next leader that starts a different change
+  // before it commits an entry of its term and commits it on the new majority; the first
+  // leader's membership then still gives it a majority that lacks the committed change.
+  // So: every new leader asks for a change at once (a correct core refuses until its
+  // no-op commits), leaders crash right after appending and come back quickly, and new
+  // leaders are cut off before their entries spread, as in the Figure 8 class.
+  void draw_change_race(random_source& r) {
     _crash_before_send_per_mille = static_cast<std::uint64_t>(r.range(150, 400));
     _isolate_leader_per_mille = static_cast<std::uint64_t>(r.range(100, 400));
     _restart_per_mille = static_cast<std::uint64_t>(r.range(100, 250));
@@ -384,6 +410,7 @@ class simulation {
     n.up = false;
     n.core.reset();
     n.random.reset();
+    if (_change_on_election == i) _change_on_election.reset();
     trace("crash n{}", i);
   }
 
@@ -435,6 +462,11 @@ class simulation {
             c.read_index = rs.index;
           }
         }
+      }
+      if (_change_on_election == i) {
+        // After the ready that made it leader is carried out, as a driver would.
+        _change_on_election.reset();
+        request_change(i);
       }
       // A targeted crash just after granting a vote: was the vote durable?
       if (_faults && granted_vote && _random.chance(_crash_after_vote_per_mille, 1000)) {
@@ -550,7 +582,11 @@ class simulation {
       }
       if (inserted) {
         trace("leader n{} term {}", i, core.term());
-        if (_figure8 && _faults && _random.chance(_isolate_leader_per_mille, 1000)) isolate(i);
+        if ((_figure8 || _change_race) && _faults &&
+            _random.chance(_isolate_leader_per_mille, 1000)) {
+          isolate(i);
+        }
+        if (_change_race && _faults) _change_on_election = i;
       }
       if (n.completeness_checked != core.term()) {
         n.completeness_checked = core.term();
@@ -707,30 +743,52 @@ class simulation {
   // voter other than the leader while more than three vote.
   void change_membership_step() {
     for (std::size_t i = 0; i < _nodes.size(); ++i) {
-      node_state& l = _nodes[i];
-      if (!l.up || l.core->role() != raft::role::leader) continue;
-      const raft::membership& m = l.core->membership();
-      std::optional<std::pair<raft::raft_core::change, node_id>> op;
-      if (!m.learners.empty()) {
-        op.emplace(raft::raft_core::change::promote_learner, m.learners.front());
-      } else if (m.voters.size() > 3 && _random.chance(1, 2)) {
-        const node_id v = m.voters[_random.uniform(m.voters.size())];
-        if (v != l.id) op.emplace(raft::raft_core::change::remove_node, v);
-      } else {
-        for (const node_state& n : _nodes) {
-          if (!n.decommissioned && !is_member(m, n.id)) {
-            op.emplace(raft::raft_core::change::add_learner, n.id);
-            break;
-          }
-        }
-      }
-      if (!op) return;
-      const auto r = l.core->change_membership(op->first, op->second);
-      trace("membership n{}: change {} n{}: {}", i, static_cast<int>(op->first), op->second,
-            r ? "appended" : r.error().message());
+      if (!_nodes[i].up || _nodes[i].core->role() != raft::role::leader) continue;
+      request_change(i);
       process(i);
       return;
     }
+  }
+
+  // Asks leader i for one change. The membership class promotes learners first; the
+  // change race class picks any valid change, so that successive leaders differ.
+  void request_change(std::size_t i) {
+    node_state& l = _nodes[i];
+    const raft::membership& m = l.core->membership();
+    using change = raft::raft_core::change;
+    std::vector<std::pair<change, node_id>> ops;
+    for (node_id learner : m.learners)
+      ops.emplace_back(change::promote_learner, learner);
+    if (m.voters.size() > 3) {
+      for (node_id v : m.voters) {
+        if (v != l.id) ops.emplace_back(change::remove_node, v);
+      }
+    }
+    for (const node_state& n : _nodes) {
+      if (!n.decommissioned && !is_member(m, n.id)) {
+        ops.emplace_back(change::add_learner, n.id);
+        break;
+      }
+    }
+    if (ops.empty()) return;
+    std::pair<change, node_id> op;
+    if (_change_race) {
+      op = ops[_random.uniform(ops.size())];
+    } else if (!m.learners.empty()) {
+      op = ops.front();
+    } else if (m.voters.size() > 3 && _random.chance(1, 2)) {
+      // Remove (while more than three vote) or add, evenly.
+      const node_id v = m.voters[_random.uniform(m.voters.size())];
+      if (v == l.id) return;
+      op = {change::remove_node, v};
+    } else if (ops.back().first == change::add_learner) {
+      op = ops.back();
+    } else {
+      return;
+    }
+    const auto r = l.core->change_membership(op.first, op.second);
+    trace("membership n{}: change {} n{}: {}", i, static_cast<int>(op.first), op.second,
+          r ? "appended" : r.error().message());
   }
 
   // Cuts node i off from everyone in both directions, until a heal: a new leader isolated
@@ -1079,6 +1137,8 @@ class simulation {
   std::uint64_t _crash_before_send_per_mille = 0;
   bool _figure8 = false;           // the seed class of draw_figure8()
   bool _membership_class = false;  // the seed class of change_membership_step()
+  bool _change_race = false;       // ... of draw_change_race(); also a membership seed
+  std::optional<std::size_t> _change_on_election;  // a new leader to ask for a change
   std::uint64_t _membership_per_mille = 0;
   raft::membership _committed_membership;  // the latest in the committed prefix
   std::vector<std::size_t> _to_decommission;

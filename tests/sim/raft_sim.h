@@ -29,8 +29,9 @@ struct sim_result {
   std::uint64_t operations = 0;  // client operations in the checked history
   std::uint64_t elections = 0;   // distinct (term, leader) pairs seen
   bool linearizability_gave_up = false;
-  bool figure8 = false;     // the seed was drawn into the Figure 8 class (docs/raft.md)
-  bool membership = false;  // ... into the membership class: nodes join and leave
+  bool figure8 = false;      // the seed was drawn into the Figure 8 class (docs/raft.md)
+  bool membership = false;   // ... into the membership class: nodes join and leave
+  bool change_race = false;  // ... into its change race subclass (docs/raft.md)
   std::uint64_t membership_changes = 0;  // membership entries committed
 };
 

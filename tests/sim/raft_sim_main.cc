@@ -129,7 +129,8 @@ int main(int argc, char** argv) {
           "seed {}{}: {} ticks, {} messages, {} committed, {} ops, {} leaders, trace {:016x}\n",
           seed,
           r.figure8      ? " (figure 8 class)"
-          : r.membership ? fmt::format(" (membership class, {} changes)", r.membership_changes)
+          : r.membership ? fmt::format(" (membership class{}, {} changes)",
+                                       r.change_race ? ": change race" : "", r.membership_changes)
                          : std::string(),
           r.ticks, r.messages, r.committed, r.operations, r.elections, r.trace_hash);
     }

@@ -32,20 +32,24 @@ sim_result run_expecting_pass(std::uint64_t seed) {
 
 TEST(raft_sim, fixed_seeds_pass) {
   std::uint64_t figure8 = 0;
+  std::uint64_t change_race = 0;
   std::uint64_t membership_changes = 0;
   for (std::uint64_t seed = fixed_seed_first; seed <= fixed_seed_last; ++seed) {
     const sim_result r = run_expecting_pass(seed);
     if (!r.failure.empty()) return;
     figure8 += r.figure8 ? 1 : 0;
+    change_race += r.change_race ? 1 : 0;
     membership_changes += r.membership_changes;
   }
   for (std::uint64_t seed : regression_seeds) {
     if (!run_expecting_pass(seed).failure.empty()) return;
   }
   // About one seed in five belongs to the Figure 8 class, which the
-  // commit_old_term_by_count mutation check relies on, and one in five to the membership
-  // class, whose changes must commit.
+  // commit_old_term_by_count mutation check relies on, one in six to the change race class,
+  // which the change_before_own_commit check relies on, and one in three to the membership
+  // classes, whose changes must commit.
   EXPECT_GT(figure8, 30u);
+  EXPECT_GT(change_race, 30u);
   EXPECT_GT(membership_changes, 100u);
 }
 
