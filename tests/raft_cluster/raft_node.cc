@@ -4,6 +4,8 @@
 //
 //   P <group> <id> <value>   propose; later "C <id> <index>" once applied here,
 //                            or "E <id> <reason>" (not_leader, proposal_lost, ...)
+//   R <group> <id>           linearizable read (read index): "R <id> <applied> <count>",
+//                            count being the number of values applied, or "E <id> <reason>"
 //   S <group>                "S <role> <term> <leader> <commit> <applied> <last>"
 //   D <group>                "D <count> <value>..." every applied value, in log order
 //
@@ -45,6 +47,10 @@ class value_list_stm final : public state_machine {
     if (e.kind != entry_kind::normal) return;
     std::lock_guard lock(_mutex);
     _values.emplace_back(reinterpret_cast<const char*>(e.data.data()), e.data.size());
+  }
+  std::size_t size() const {
+    std::lock_guard lock(_mutex);
+    return _values.size();
   }
   std::string dump() const {
     std::lock_guard lock(_mutex);
@@ -216,6 +222,15 @@ void serve_client(std::shared_ptr<client_connection> c, driver* d,
           } else {
             c->reply(fmt::format("E {} {}", id, error_name(r.error())));
           }
+        });
+      } else if (cmd == "R") {
+        std::string id;
+        in >> id;
+        value_list_stm* stm = (*stms)[group].get();
+        d->read_index(group_id(group), [c, id, stm](result<log_index> r) {
+          if (!r) return c->reply(fmt::format("E {} {}", id, error_name(r.error())));
+          // On the loop thread, where the state machine moves: linearizable.
+          c->reply(fmt::format("R {} {} {}", id, *r, stm->size()));
         });
       } else if (cmd == "S") {
         d->status(group_id(group), [c](result<group_status> s) {

@@ -261,6 +261,13 @@ def test_sigkill_of_the_leader_loses_nothing_committed(cluster):
         stop.set()
         proposer.join()
 
+    # A linearizable read through the (new) leader sees at least every acknowledged value.
+    reader = client.wait_for_leader(ELECTION_BOUND_S)
+    assert reader is not None
+    reply = reader.request("R 0 read").split()
+    assert reply[:2] == ["R", "read"], reply
+    assert int(reply[3]) >= len(client.acked), f"read saw {reply[3]} of {len(client.acked)}"
+
     # Catch-up: all three state machines converge to one list holding every
     # acknowledged value once, in acknowledgement order.
     applied = wait_until_converged(cluster, client)

@@ -37,6 +37,7 @@ struct held_output {
   std::uint64_t sync_seq = 0;
   std::vector<message> messages;
   std::vector<entry> committed;
+  std::vector<read_state> reads;
 };
 
 struct pending_proposal {
@@ -63,6 +64,13 @@ struct group_state {
   std::deque<held_output> held;
 
   std::map<log_index, pending_proposal> proposals;  // by index; resolved when applied
+
+  // Read index (thesis §6.4): requests the core is confirming with a heartbeat round, by
+  // request id, then confirmed ones waiting for the state machine to reach their index.
+  std::uint64_t next_read_id = 1;
+  std::unordered_map<std::uint64_t, read_callback> reads_confirming;
+  std::deque<std::pair<log_index, read_callback>> reads_confirmed;
+  log_index applied{0};  // the last entry handed to the state machine
 };
 
 }  // namespace
@@ -83,6 +91,7 @@ class driver::impl {
   result<void> start();
   void stop();
   void propose(group_id id, std::vector<std::byte> data, propose_callback done);
+  void read_index(group_id id, read_callback done);
   void status(group_id id, status_callback done);
   driver_stats stats() const;
 
@@ -103,6 +112,7 @@ class driver::impl {
   void maybe_sync(group_state& g);
   void on_synced(group_state& g, std::uint64_t seq, std::error_code ec);
   void apply(group_state& g, const entry& e);
+  void serve_reads(group_state& g);
   // Fails the proposals waiting at `first` or later: their entries were cut off the log.
   void fail_proposals_from(group_state& g, log_index first);
 
@@ -246,13 +256,20 @@ void driver::impl::pump(group_state& g) {
     if (r.term_and_vote) g.unsynced_hard_state = r.term_and_vote;
     if (r.truncate_from) fail_proposals_from(g, *r.truncate_from);
     if (writes) ++g.written_seq;
-    if (!r.messages.empty() || !r.committed.empty()) {
-      g.held.push_back(held_output{g.written_seq, std::move(r.messages), std::move(r.committed)});
+    if (!r.messages.empty() || !r.committed.empty() || !r.reads.empty()) {
+      g.held.push_back(held_output{g.written_seq, std::move(r.messages), std::move(r.committed),
+                                   std::move(r.reads)});
     }
-    // Read index results are not used by the driver's clients yet (TODO(#5)).
   }
   release(g);
   maybe_sync(g);
+  if (g.core->role() != role::leader && !g.reads_confirming.empty()) {
+    // A leader that steps down drops its pending read rounds; nothing else would ever
+    // complete them.
+    auto lost = std::exchange(g.reads_confirming, {});
+    for (auto& [id, done] : lost)
+      done(errc::not_leader);
+  }
 }
 
 void driver::impl::release(group_state& g) {
@@ -264,11 +281,30 @@ void driver::impl::release(group_state& g) {
       _transport.send(g.id, m);
     for (const entry& e : out.committed)
       apply(g, e);
+    for (const read_state& rs : out.reads) {
+      auto it = g.reads_confirming.find(rs.request_id);
+      if (it == g.reads_confirming.end()) continue;
+      g.reads_confirmed.emplace_back(rs.index, std::move(it->second));
+      g.reads_confirming.erase(it);
+    }
+    serve_reads(g);
+  }
+}
+
+void driver::impl::serve_reads(group_state& g) {
+  // The core hands out read states in request order with non-decreasing indexes. A
+  // confirmed read stays valid if this node steps down meanwhile: it was leader when the
+  // read began, and the state machine only moves forward.
+  while (!g.reads_confirmed.empty() && g.reads_confirmed.front().first <= g.applied) {
+    read_callback done = std::move(g.reads_confirmed.front().second);
+    g.reads_confirmed.pop_front();
+    done(g.applied);
   }
 }
 
 void driver::impl::apply(group_state& g, const entry& e) {
   g.sm->apply(e);
+  g.applied = e.index;
   while (!g.proposals.empty() && g.proposals.begin()->first <= e.index) {
     auto node = g.proposals.extract(g.proposals.begin());
     pending_proposal& p = node.mapped();
@@ -330,6 +366,18 @@ void driver::impl::propose(group_id id, std::vector<std::byte> data, propose_cal
   });
 }
 
+void driver::impl::read_index(group_id id, read_callback done) {
+  asio::post(_io, [this, id, done = std::move(done)]() mutable {
+    group_state* g = find(id);
+    if (g == nullptr) return done(driver_errc::unknown_group);
+    if (_stopping) return done(driver_errc::stopped);
+    const std::uint64_t request = g->next_read_id++;
+    if (auto r = g->core->read_index(request); !r) return done(r.error());
+    g->reads_confirming.emplace(request, std::move(done));
+    pump(*g);
+  });
+}
+
 void driver::impl::status(group_id id, status_callback done) {
   asio::post(_io, [this, id, done = std::move(done)] {
     group_state* g = find(id);
@@ -368,6 +416,9 @@ std::uint16_t driver::listen_port() const {
 }
 void driver::propose(group_id group, std::vector<std::byte> data, propose_callback done) {
   _impl->propose(group, std::move(data), std::move(done));
+}
+void driver::read_index(group_id group, read_callback done) {
+  _impl->read_index(group, std::move(done));
 }
 void driver::status(group_id group, status_callback done) {
   _impl->status(group, std::move(done));

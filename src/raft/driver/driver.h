@@ -70,6 +70,12 @@ struct group_status {
 /// or an error (a raft::errc such as not_leader, driver_errc::proposal_lost when another
 /// leader's entry took the index, driver_errc::stopped). Runs on the loop thread.
 using propose_callback = std::function<void(result<log_index>)>;
+/// Completes a linearizable read (read index, thesis §6.4): on success, the index the
+/// state machine has applied, which is at least the commit index at the time of the
+/// request, and leadership was confirmed by a quorum after the request. Reading the state
+/// machine inside the callback (on the loop thread) is then linearizable. Errors: a
+/// raft::errc (not_leader, leader_not_ready, queue_full, ...), driver_errc::unknown_group.
+using read_callback = std::function<void(result<log_index>)>;
 /// Receives a group's status. Runs on the loop thread.
 using status_callback = std::function<void(result<group_status>)>;
 
@@ -86,8 +92,8 @@ struct driver_stats {
 /// One node's Raft groups on one event loop thread (no thread per group).
 ///
 /// Lifecycle: construct, add_group() for each group, start(), ..., stop(); the destructor
-/// stops. start() and stop() are called from one controlling thread; propose() and
-/// status() from any thread. Callbacks run on the loop thread and must not block.
+/// stops. start() and stop() are called from one controlling thread; propose(),
+/// read_index() and status() from any thread. Callbacks run on the loop thread and must not block.
 class driver {
  public:
   explicit driver(driver_config config);
@@ -112,6 +118,8 @@ class driver {
 
   /// Proposes `data` to `group`; `done` runs once it is applied here or failed.
   void propose(group_id group, std::vector<std::byte> data, propose_callback done);
+  /// Starts a linearizable read of `group`; `done` runs once it may be served here.
+  void read_index(group_id group, read_callback done);
   /// Reads `group`'s status on the loop and hands it to `done`.
   void status(group_id group, status_callback done);
   /// The transport counters so far. Any thread.

@@ -230,6 +230,34 @@ TEST_F(driver_cluster_heartbeat_every_tick, idle_groups_share_frames) {
   EXPECT_GE(messages, 2 * frames);
 }
 
+result<log_index> read_on(driver& d, group_id g) {
+  std::promise<result<log_index>> p;
+  d.read_index(g, [&p](result<log_index> r) { p.set_value(std::move(r)); });
+  auto f = p.get_future();
+  if (f.wait_for(5s) != std::future_status::ready) return driver_errc::stopped;
+  return f.get();
+}
+
+// A read index on the leader completes once the state machine has applied everything
+// committed before the read began; a follower refuses.
+TEST_F(driver_cluster, reads_see_every_committed_proposal) {
+  const int leader = wait_for_leader(group_id(3));
+  ASSERT_GE(leader, 0);
+  log_index last{0};
+  for (int k = 0; k < 5; ++k) {
+    auto r = propose(leader, group_id(3), fmt::format("r{}", k));
+    ASSERT_TRUE(r) << r.error().message();
+    last = *r;
+  }
+  auto read = read_on(*_drivers[static_cast<std::size_t>(leader)], group_id(3));
+  ASSERT_TRUE(read) << read.error().message();
+  EXPECT_GE(*read, last);
+  auto refused =
+      read_on(*_drivers[static_cast<std::size_t>((leader + 1) % node_count)], group_id(3));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), make_error_code(errc::not_leader));
+}
+
 TEST_F(driver_cluster, a_proposal_to_a_follower_fails_with_not_leader) {
   const int leader = wait_for_leader(group_id(1));
   ASSERT_GE(leader, 0);
