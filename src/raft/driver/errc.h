@@ -18,7 +18,9 @@ enum class driver_errc {
   stopped,              // the driver stopped before the proposal completed
 };
 
+/// The category of driver_errc values ("raft.driver").
 [[nodiscard]] const std::error_category& driver_error_category() noexcept;
+/// Makes `e` usable as a std::error_code (and so as a result<T> error).
 [[nodiscard]] inline std::error_code make_error_code(driver_errc e) noexcept {
   return {static_cast<int>(e), driver_error_category()};
 }

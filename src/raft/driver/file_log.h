@@ -37,6 +37,7 @@ class file_log final : public log_store {
   /// an error (errc::corrupt), since it is only ever replaced whole.
   [[nodiscard]] static result<std::unique_ptr<file_log>> open(const std::filesystem::path& dir);
 
+  // log_store: memory reads only, never blocking. Loop thread.
   [[nodiscard]] log_index last_index() const override;
   [[nodiscard]] term_id term_at(log_index index) const override;
   void read(log_index first, log_index last_inclusive, std::size_t bytes_max,

@@ -55,6 +55,7 @@ class frame_builder {
 
   /// Appends `m` for `group`. The caller checks size_bytes() to stay under frame_bytes_max.
   void add(group_id group, const message& m);
+  /// Messages added since the last finish().
   [[nodiscard]] std::size_t message_count() const { return _count; }
   /// The frame's size so far, prefix and header included.
   [[nodiscard]] std::size_t size_bytes() const { return _bytes.size(); }
