@@ -34,17 +34,18 @@ constexpr int flush_timeout_ms = 120000;
 constexpr std::uint64_t reread_max = 100000;
 
 [[noreturn]] void usage() {
-  std::fprintf(stderr, "%s",
-               "usage: caudal-bench produce|consume|e2e|nats [--key value]...\n"
-               " common:  --brokers 127.0.0.1:9092 --topic bench --broker-pid PID\n"
-               " produce: --records N --size B --acks 0|1|all --linger-ms N --batch-size B\n"
-               "          --compression none|gzip|snappy|lz4|zstd --idempotence true|false\n"
-               "          --partitions P (creates the topic) --producers K\n"
-               " consume: --records N (0: until every partition's end) --group G\n"
-               " e2e:     --rate R --seconds S --warmup-seconds W --size B --acks A\n"
-               "          --linger-ms N --partitions P\n"
-               " nats:    --port P --stream S --records N --size B --window W --server-pid PID\n"
-               "sizes and counts take a K, M or G suffix\n");
+  std::fprintf(
+      stderr, "%s",
+      "usage: caudal-bench produce|consume|e2e|nats [--key value]...\n"
+      " common:  --brokers 127.0.0.1:9092 --topic bench --broker-pid PID\n"
+      " produce: --records N --size B --acks 0|1|all --linger-ms N --batch-size B\n"
+      "          --compression none|gzip|snappy|lz4|zstd --idempotence true|false\n"
+      "          --partitions P (creates the topic) --producers K\n"
+      " consume: --records N (0: until every partition's end) --group G --fetch-wait-ms 500\n"
+      " e2e:     --rate R --seconds S --warmup-seconds W --size B --acks A\n"
+      "          --linger-ms N --partitions P --fetch-wait-ms 500\n"
+      " nats:    --port P --stream S --records N --size B --window W --server-pid PID\n"
+      "sizes and counts take a K, M or G suffix\n");
   std::exit(2);
 }
 
@@ -133,12 +134,19 @@ struct delivery_counts {
   std::atomic<std::uint64_t> ok{0};
   std::atomic<std::uint64_t> failed{0};
   std::atomic<int> first_error{0};
+  // e2e only: send -> acknowledgement times, from the send time each record carries as its
+  // opaque. Delivery reports run on the thread that polls the producer, so no lock.
+  std::vector<std::int64_t>* ack_ns = nullptr;
 };
 
 void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
   auto* c = static_cast<delivery_counts*>(opaque);
   if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     c->ok.fetch_add(1, std::memory_order_relaxed);
+    if (c->ack_ns && m->_private) {
+      c->ack_ns->push_back(system_clock().steady_ns() -
+                           reinterpret_cast<std::intptr_t>(m->_private));
+    }
   } else {
     c->failed.fetch_add(1, std::memory_order_relaxed);
     int none = 0;
@@ -310,9 +318,13 @@ int run_produce(flags& f) {
   return total.failed == 0 ? 0 : 1;
 }
 
-rd_kafka_conf_t* consumer_conf(const std::string& brokers, const std::string& group) {
+rd_kafka_conf_t* consumer_conf(const std::string& brokers, const std::string& group,
+                               std::int64_t fetch_wait_ms) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", brokers);
+  // How long the broker may hold a Fetch that finds no data: a latency run that shows
+  // this figure as a floor has found a waiting Fetch the broker did not wake.
+  set(conf, "fetch.wait.max.ms", std::to_string(fetch_wait_ms));
   // librdkafka wants a group id even for assign(); a throwaway one commits nothing.
   set(conf, "group.id", group.empty() ? "caudal-bench-assign" : group);
   set(conf, "enable.auto.commit", "false");
@@ -339,11 +351,12 @@ int run_consume(flags& f) {
   const std::string topic = f.text("topic", "bench");
   const auto expected = static_cast<std::uint64_t>(f.integer("records", 0));
   const std::string group = f.text("group", "");
+  const std::int64_t fetch_wait_ms = f.integer("fetch-wait-ms", 500);
   const int broker_pid = static_cast<int>(f.integer("broker-pid", 0));
   const double timeout_s = static_cast<double>(f.integer("timeout-seconds", 300));
   f.finish();
 
-  auto rk = make_client(RD_KAFKA_CONSUMER, consumer_conf(brokers, group));
+  auto rk = make_client(RD_KAFKA_CONSUMER, consumer_conf(brokers, group, fetch_wait_ms));
   rd_kafka_poll_set_consumer(rk.get());
   int partitions = 0;
   if (group.empty()) {
@@ -475,6 +488,7 @@ int run_e2e(flags& f) {
   s.acks = f.text("acks", "all");
   s.linger_ms = f.integer("linger-ms", 0);
   const int partitions = static_cast<int>(f.integer("partitions", 1));
+  const std::int64_t fetch_wait_ms = f.integer("fetch-wait-ms", 500);
   const int broker_pid = static_cast<int>(f.integer("broker-pid", 0));
   f.finish();
   if (size < sizeof(std::int64_t) || rate <= 0 || seconds <= warmup) {
@@ -482,11 +496,13 @@ int run_e2e(flags& f) {
   }
   if (!create_topic(s.brokers, topic, partitions)) return 1;
 
-  auto consumer = make_client(RD_KAFKA_CONSUMER, consumer_conf(s.brokers, ""));
+  auto consumer = make_client(RD_KAFKA_CONSUMER, consumer_conf(s.brokers, "", fetch_wait_ms));
   rd_kafka_poll_set_consumer(consumer.get());
   assign_all(consumer.get(), topic);
 
   delivery_counts counts;
+  std::vector<std::int64_t> ack_ns;
+  counts.ack_ns = &ack_ns;
   auto producer = make_client(RD_KAFKA_PRODUCER, producer_conf(s, &counts));
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer.get(), topic.c_str(), nullptr);
   auto payload = make_payload(size);
@@ -504,8 +520,12 @@ int run_e2e(flags& f) {
     while (sent < due) {
       const std::int64_t t = system_clock().steady_ns();
       std::memcpy(payload.data(), &t, sizeof t);
+      // Records sent in the warm-up carry no opaque, so their acks are not counted.
+      void* opaque = t >= start + warmup * 1'000'000'000
+                         ? reinterpret_cast<void*>(static_cast<std::intptr_t>(t))
+                         : nullptr;
       if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload.data(),
-                           payload.size(), nullptr, 0, nullptr) != 0) {
+                           payload.size(), nullptr, 0, opaque) != 0) {
         flags::fail(fmt::format("produce: {}", rd_kafka_err2str(rd_kafka_last_error())));
       }
       ++sent;
@@ -525,6 +545,12 @@ int run_e2e(flags& f) {
   const double p99 = percentile_us(sink.ns, 0.99);
   const double p999 = percentile_us(sink.ns, 0.999);
   const double max = sink.ns.empty() ? 0 : static_cast<double>(sink.ns.back()) / 1e3;
+  // The produce half on its own: if acks are quick and send -> receive is not, the time
+  // goes between durability and the waiting Fetch's answer.
+  std::sort(ack_ns.begin(), ack_ns.end());
+  const double ack_p50 = percentile_us(ack_ns, 0.5);
+  const double ack_p99 = percentile_us(ack_ns, 0.99);
+  const double ack_p999 = percentile_us(ack_ns, 0.999);
   json_line j;
   j.str("mode", "e2e")
       .str("topic", topic)
@@ -539,14 +565,19 @@ int run_e2e(flags& f) {
       .num("p50_us", p50)
       .num("p99_us", p99)
       .num("p999_us", p999)
-      .num("max_us", max);
+      .num("max_us", max)
+      .num("ack_p50_us", ack_p50)
+      .num("ack_p99_us", ack_p99)
+      .num("ack_p999_us", ack_p999)
+      .count("fetch_wait_ms", static_cast<std::uint64_t>(fetch_wait_ms));
   const std::string cost = add_server_cost(j, "broker", broker_before, broker_after, sent * size);
   j.num("load_1m", load_1m());
   std::printf(
       "e2e %s: %lld records/s x %zu B, acks=%s: p50 %.0f us, p99 %.0f us, p99.9 %.0f us, "
-      "max %.0f us (%zu measured, %llu/%llu received); %s\n",
+      "max %.0f us; acks p50 %.0f us, p99 %.0f us, p99.9 %.0f us (%zu measured, %llu/%llu "
+      "received); %s\n",
       topic.c_str(), static_cast<long long>(rate), size, s.acks.c_str(), p50, p99, p999, max,
-      sink.ns.size(), static_cast<unsigned long long>(sink.received),
+      ack_p50, ack_p99, ack_p999, sink.ns.size(), static_cast<unsigned long long>(sink.received),
       static_cast<unsigned long long>(sent), cost.c_str());
   std::printf("%s\n", j.done().c_str());
   return sink.received == sent ? 0 : 1;
