@@ -58,4 +58,14 @@ class builder {
   std::int64_t _max_timestamp = -1;
 };
 
+/// Options for a batch of an idempotent producer: its id, epoch and first sequence.
+[[nodiscard]] inline builder::options producer_options(std::int64_t id, std::int16_t epoch,
+                                                       std::int32_t sequence) {
+  builder::options opts;
+  opts.producer_id = id;
+  opts.producer_epoch = epoch;
+  opts.base_sequence = sequence;
+  return opts;
+}
+
 }  // namespace caudal::batch

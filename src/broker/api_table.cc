@@ -31,6 +31,7 @@ constexpr std::array served{
     api_entry{api_key::create_topics, 0, 7, handle_create_topics},
     api_entry{api_key::delete_topics, 0, 6, handle_delete_topics},
     api_entry{api_key::delete_records, 0, 2, handle_delete_records},
+    api_entry{api_key::init_producer_id, 0, 5, handle_init_producer_id},
     api_entry{api_key::describe_configs, 0, 4, handle_describe_configs},
     api_entry{api_key::alter_configs, 0, 2, handle_alter_configs},
     api_entry{api_key::create_partitions, 0, 3, handle_create_partitions},

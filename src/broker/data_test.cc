@@ -20,6 +20,7 @@
 
 #include <chrono>
 #include <future>
+#include <set>
 #include <thread>
 
 namespace caudal::broker {
@@ -270,6 +271,60 @@ TEST(produce, acks_all_answers_with_durable_offsets_and_fetch_returns_the_batch)
   auto got = batches_of(part);
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(batch::header_view(got[1]).base_offset(), kafka_offset(3));
+}
+
+TEST(init_producer_id, hands_out_fresh_ids_at_epoch_zero) {
+  broker_harness h;
+  protocol::init_producer_id_request r;
+  r.transactional_id = std::nullopt;
+  r.transaction_timeout_ms = 60000;
+  std::set<std::int64_t> ids;
+  for (std::int16_t version = 0; version <= 5; ++version) {
+    auto resp = h.call(version, r);
+    EXPECT_EQ(resp.error_code, 0);
+    EXPECT_EQ(resp.producer_epoch, 0);
+    EXPECT_GE(resp.producer_id, 0);
+    ids.insert(resp.producer_id);
+  }
+  // KIP-360: a producer that sends its current id still gets a fresh one.
+  r.producer_id = *ids.begin();
+  r.producer_epoch = 0;
+  ids.insert(h.call(5, r).producer_id);
+  EXPECT_EQ(ids.size(), 7u);
+  r.transactional_id = "txn";
+  EXPECT_EQ(h.call(4, r).error_code, code(error_code::coordinator_not_available));
+}
+
+// A batch from an idempotent producer.
+std::vector<std::byte> idempotent_batch(std::int64_t id, std::int16_t epoch, std::int32_t sequence,
+                                        int n = 2) {
+  batch::builder b(batch::producer_options(id, epoch, sequence));
+  for (int i = 0; i < n; ++i)
+    b.add(std::nullopt, as_bytes("v"), 1000 + i);
+  return b.finish();
+}
+
+TEST(produce, idempotent_retries_get_the_first_offsets_and_gaps_and_old_epochs_are_refused) {
+  broker_harness h;
+  h.create_topic("t");
+  auto result_of = [&](const std::vector<std::byte>& b) {
+    return h.call(9, produce("t", 0, b)).responses[0].partition_responses[0];
+  };
+  EXPECT_EQ(result_of(idempotent_batch(7, 1, 0)).base_offset, 0);
+  EXPECT_EQ(result_of(idempotent_batch(7, 1, 2)).base_offset, 2);
+  const auto retry = result_of(idempotent_batch(7, 1, 0));
+  EXPECT_EQ(retry.error_code, 0);
+  EXPECT_EQ(retry.base_offset, 0);
+  EXPECT_EQ(h.partitions().get("t", 0)->log->log_end_offset(), kafka_offset(4));
+  EXPECT_EQ(result_of(idempotent_batch(7, 1, 9)).error_code,
+            code(error_code::out_of_order_sequence_number));
+  EXPECT_EQ(result_of(idempotent_batch(7, 0, 4)).error_code,
+            code(error_code::invalid_producer_epoch));
+  EXPECT_EQ(result_of(idempotent_batch(7, 2, 1)).error_code,
+            code(error_code::out_of_order_sequence_number));
+  EXPECT_EQ(result_of(idempotent_batch(7, 2, 0)).base_offset, 4);
+  EXPECT_EQ(result_of(idempotent_batch(7, 2, -1)).error_code, code(error_code::invalid_record));
+  EXPECT_EQ(h.partitions().get("t", 0)->log->log_end_offset(), kafka_offset(6));
 }
 
 TEST(produce, acks_zero_sends_nothing_and_acks_one_answers) {

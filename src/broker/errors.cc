@@ -20,6 +20,12 @@ error_code to_kafka_error(std::error_code ec) {
         return error_code::unknown_topic_or_partition;
       case storage::errc::invalid_argument:
         return error_code::invalid_request;
+      case storage::errc::invalid_sequence:
+        return error_code::invalid_record;
+      case storage::errc::out_of_order_sequence:
+        return error_code::out_of_order_sequence_number;
+      case storage::errc::invalid_producer_epoch:
+        return error_code::invalid_producer_epoch;
       case storage::errc::corrupt:
       case storage::errc::log_failed:
       case storage::errc::bad_checkpoint:

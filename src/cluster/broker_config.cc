@@ -115,6 +115,11 @@ const std::array definitions_table{
                "How often expired offsets are removed", 1, long_max},
     config_def{"offset.metadata.max.bytes", config_type::int32, "4096",
                "Largest metadata string an offset commit may carry", 0, int_max},
+    config_def{"producer.id.expiration.ms", config_type::int32, "86400000",
+               "How long a partition remembers an idempotent producer after its last batch", 1,
+               int_max},
+    config_def{"producer.id.expiration.check.interval.ms", config_type::int32, "600000",
+               "How often partitions forget expired idempotent producers", 1, int_max},
 };
 
 // Keys holding listener lists are checked by parse_listeners.

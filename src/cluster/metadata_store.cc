@@ -68,6 +68,12 @@ bool apply_record(topic_table& table, const json& r) {
     table.set_broker_configs(r.at("resource").get<std::string>(), configs_from(r.at("configs")));
     return true;
   }
+  if (type == "producer_ids") {
+    const auto next = r.at("next").get<std::int64_t>();
+    if (next <= table.next_producer_id()) return false;
+    table.set_next_producer_id(next);
+    return true;
+  }
   if (type == "topic") {
     topic_metadata t;
     t.name = r.at("name").get<std::string>();
@@ -287,6 +293,31 @@ std::optional<op_error> metadata_store::set_broker_configs(std::string resource,
   next.set_broker_configs(std::move(resource), std::move(configs));
   publish(std::move(next));
   return std::nullopt;
+}
+
+result<std::int64_t> metadata_store::allocate_producer_ids(std::int64_t count) {
+  CAUDAL_ASSERT(count > 0, "allocating {} producer ids", count);
+  std::lock_guard lock(_write_mutex);
+  const auto table = topics();
+  const std::int64_t first = table->next_producer_id();
+  if (first > std::numeric_limits<std::int64_t>::max() - count) return errc::corrupt_metadata;
+  const json record = {{"type", "producer_ids"}, {"next", first + count}};
+  if (auto err = commit(record.dump())) return make_error_code(err->code);
+  topic_table next = *table;
+  next.set_next_producer_id(first + count);
+  publish(std::move(next));
+  return first;
+}
+
+result<std::int64_t> metadata_store::next_producer_id() {
+  std::lock_guard lock(_producer_id_mutex);
+  if (_producer_id_next == _producer_id_end) {
+    auto first = allocate_producer_ids(producer_id_block);
+    if (!first) return first.error();
+    _producer_id_next = *first;
+    _producer_id_end = *first + producer_id_block;
+  }
+  return _producer_id_next++;
 }
 
 std::optional<op_error> metadata_store::set_topic_configs(const topic_id& id, properties configs) {

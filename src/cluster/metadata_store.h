@@ -60,6 +60,14 @@ class metadata_store {
   /// cluster-wide defaults); validated by the caller.
   [[nodiscard]] std::optional<op_error> set_broker_configs(std::string resource,
                                                            properties configs);
+  /// Takes the next `count` producer ids durably, so no restart hands them out again;
+  /// returns the first. Thread-safe.
+  [[nodiscard]] result<std::int64_t> allocate_producer_ids(std::int64_t count);
+  /// A producer id never handed out before, for InitProducerId. Ids come from blocks of
+  /// producer_id_block taken with allocate_producer_ids(), so most calls do no I/O; a
+  /// restart abandons the rest of the block. Thread-safe; may block on an fsync.
+  [[nodiscard]] result<std::int64_t> next_producer_id();
+  static constexpr std::int64_t producer_id_block = 1000;
   /// Replaces the configs set on a topic (validated by the caller).
   [[nodiscard]] std::optional<op_error> set_topic_configs(const topic_id& id, properties configs);
 
@@ -75,6 +83,10 @@ class metadata_store {
 
   std::mutex _write_mutex;  // serialises changes
   random_source _rng;       // guarded by _write_mutex
+
+  std::mutex _producer_id_mutex;
+  std::int64_t _producer_id_next = 0;  // guarded by _producer_id_mutex
+  std::int64_t _producer_id_end = 0;   // guarded by _producer_id_mutex; end of the block
 
   mutable std::mutex _snapshot_mutex;
   std::shared_ptr<const topic_table> _topics;  // guarded by _snapshot_mutex

@@ -69,6 +69,25 @@ TEST_F(metadata_test, topics_survive_reopen) {
   EXPECT_EQ(t->topics().size(), 2u);
 }
 
+TEST_F(metadata_test, producer_ids_are_never_handed_out_twice_across_restarts) {
+  std::int64_t last = -1;
+  {
+    auto s = open();
+    for (int i = 0; i < 3; ++i) {
+      auto id = s->next_producer_id();
+      ASSERT_TRUE(id);
+      EXPECT_EQ(*id, last + 1);
+      last = *id;
+    }
+  }
+  // The rest of the first block is abandoned: the next id comes from a new block.
+  auto s = open();
+  auto id = s->next_producer_id();
+  ASSERT_TRUE(id);
+  EXPECT_EQ(*id, metadata_store::producer_id_block);
+  EXPECT_EQ(s->topics()->next_producer_id(), 2 * metadata_store::producer_id_block);
+}
+
 TEST_F(metadata_test, validation_errors_match_kafka) {
   auto s = open();
   ASSERT_EQ(s->create_topic({"a.b", 1, 1, {}}).index(), 0u);

@@ -159,6 +159,7 @@ void partition_manager::start(std::int64_t tick_ms) {
 
 void partition_manager::housekeeping_loop(std::int64_t tick_ms) {
   std::int64_t last_retention = _clock.wall_ms();
+  std::int64_t last_producer_expiry = last_retention;
   std::unique_lock lock(_housekeeping_mutex);
   while (!_stopping) {
     _housekeeping_wake.wait_for(lock, std::chrono::milliseconds(tick_ms));
@@ -178,6 +179,12 @@ void partition_manager::housekeeping_loop(std::int64_t tick_ms) {
           spdlog::info("retention deleted {} segment(s) of {}-{}", *removed, p->topic, p->index);
         }
       }
+    }
+    if (now - last_producer_expiry >= _config.integer("producer.id.expiration.check.interval.ms")) {
+      last_producer_expiry = now;
+      const std::int64_t expiration = _config.integer("producer.id.expiration.ms");
+      for (const auto& p : partitions)
+        p->log->expire_producers(expiration);
     }
     lock.lock();
   }

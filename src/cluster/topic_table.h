@@ -38,6 +38,11 @@ class topic_table {
   [[nodiscard]] const properties& broker_configs(std::string_view resource) const;
   void set_broker_configs(std::string resource, properties configs);
 
+  /// The first producer id never handed out: ids below it were allocated (in blocks) to
+  /// brokers for InitProducerId.
+  [[nodiscard]] std::int64_t next_producer_id() const { return _next_producer_id; }
+  void set_next_producer_id(std::int64_t next) { _next_producer_id = next; }
+
   void add(topic_metadata t);
   void remove(const topic_id& id);
   void set_partitions(const topic_id& id, std::int32_t partitions);
@@ -48,6 +53,7 @@ class topic_table {
   std::map<topic_id, std::string> _by_id;
   std::map<topic_id, std::string> _deleted;
   std::map<std::string, properties, std::less<>> _broker_configs;
+  std::int64_t _next_producer_id = 0;
 };
 
 /// Kafka's topic name rules: 1-249 characters of [a-zA-Z0-9._-], not "." or "..".

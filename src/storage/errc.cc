@@ -24,6 +24,12 @@ class category final : public std::error_category {
         return "checkpoint file unreadable";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::invalid_sequence:
+        return "a producer's batch has a negative epoch or sequence";
+      case errc::out_of_order_sequence:
+        return "out of order sequence number";
+      case errc::invalid_producer_epoch:
+        return "the producer's epoch is older than its current one";
     }
     return "unknown storage error";
   }

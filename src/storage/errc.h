@@ -15,6 +15,9 @@ enum class errc {
   closed,                   // the log was closed
   bad_checkpoint,           // a checkpoint file is unreadable
   invalid_argument,         // a caller's request makes no sense (e.g. truncate past the end)
+  invalid_sequence,         // a batch with a producer id but a negative epoch or sequence
+  out_of_order_sequence,    // a producer's batch does not follow its previous one
+  invalid_producer_epoch,   // a producer's epoch is older than one already seen
 };
 
 [[nodiscard]] const std::error_category& error_category() noexcept;

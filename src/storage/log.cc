@@ -14,16 +14,6 @@
 namespace caudal::storage {
 namespace {
 
-// Parses "00000000000000000042.log" into 42; nullopt for any other name.
-std::optional<kafka_offset> parse_segment_name(const std::string& name) {
-  constexpr std::size_t digits = 20;
-  if (name.size() != digits + 4 || name.compare(digits, 4, ".log") != 0) return std::nullopt;
-  std::int64_t value = 0;
-  auto [end, ec] = std::from_chars(name.data(), name.data() + digits, value);
-  if (ec != std::errc{} || end != name.data() + digits || value < 0) return std::nullopt;
-  return kafka_offset(value);
-}
-
 // The fsync latency of every log (one series: per-partition ones would cost a lookup
 // per flush and say little more).
 metrics::histogram& fsync_seconds() {
@@ -75,7 +65,7 @@ result<void> log::recover() {
       std::filesystem::remove(entry.path(), ec);  // an interrupted atomic write
       continue;
     }
-    if (auto base = parse_segment_name(name)) bases.push_back(*base);
+    if (auto base = parse_segment_file_name(name, ".log")) bases.push_back(*base);
   }
   if (ec) return ec;
   std::sort(bases.begin(), bases.end());
@@ -150,6 +140,10 @@ result<void> log::recover() {
     std::lock_guard lock(_flush_mutex);
     _last_flush_ms = now;
   }
+  {
+    std::lock_guard writer(_writer_mutex);
+    CAUDAL_TRY(load_producer_state_locked());
+  }
   // From here on the active segment may change, so the next open must scan it.
   std::lock_guard lock(_checkpoint_mutex);
   return write_checkpoint_locked(active()->base_offset(), start);
@@ -217,6 +211,12 @@ result<append_result> log::append(std::span<std::byte> batch) {
   CAUDAL_TRY(batch::validate(batch, static_cast<std::size_t>(cfg.max_message_bytes),
                              batch::count_check::fresh));
   const batch::header_view h(batch);
+  auto earlier = _producers.check(h);
+  if (!earlier) return earlier.error();
+  if (*earlier) {
+    const producer_batch& b = **earlier;
+    return append_result{b.base_offset, b.last_offset, b.max_timestamp, true};
+  }
   const kafka_offset base = log_end_offset();
   const kafka_offset last = base + h.last_offset_delta();
 
@@ -239,6 +239,7 @@ result<append_result> log::append(std::span<std::byte> batch) {
     return r.error();
   }
   _log_end.store((last + 1)(), std::memory_order_release);
+  _producers.update(h, base, last);
   if (cfg.flush == flush_policy::interval) {
     std::lock_guard lock(_flush_mutex);
     _unflushed_appends += h.records_count();
@@ -262,9 +263,83 @@ result<void> log::roll_locked() {
   auto next = segment::create(_dir, log_end_offset(), _clock.wall_ms());
   if (!next) return next.error();
   CAUDAL_TRY(sync_directory(_dir));
-  std::unique_lock lock(_segments_mutex);
-  _segments.push_back(*next);
+  {
+    std::unique_lock lock(_segments_mutex);
+    _segments.push_back(*next);
+  }
+  // A snapshot per segment bounds what the next open replays to one segment.
+  return snapshot_producers_locked();
+}
+
+result<void> log::snapshot_producers_locked() {
+  CAUDAL_TRY(write_producer_snapshot(_dir, log_end_offset(), _producers));
+  auto offsets = list_producer_snapshots(_dir);
+  if (!offsets) return offsets.error();
+  // Older snapshots serve when a crash loses the batches below a newer one (a rolled
+  // segment is synced after its snapshot is written).
+  constexpr std::size_t kept = 3;
+  for (std::size_t i = 0; i + kept < offsets->size(); ++i) {
+    remove_producer_snapshot(_dir, (*offsets)[i]);
+  }
   return ok();
+}
+
+result<void> log::load_producer_state_locked() {
+  _producers.clear();
+  const kafka_offset end = log_end_offset();
+  auto offsets = list_producer_snapshots(_dir);
+  if (!offsets) return offsets.error();
+  kafka_offset from = log_start_offset();
+  for (auto it = offsets->rbegin(); it != offsets->rend(); ++it) {
+    if (*it > end) {
+      remove_producer_snapshot(_dir, *it);  // it describes batches the log no longer has
+      continue;
+    }
+    auto loaded = read_producer_snapshot(_dir, *it);
+    if (!loaded) {
+      spdlog::warn("log {}: producer snapshot {}: {}; trying an older one", _dir.string(), *it,
+                   loaded.error().message());
+      remove_producer_snapshot(_dir, *it);
+      continue;
+    }
+    _producers = std::move(*loaded);
+    from = std::max(*it, log_start_offset());
+    break;
+  }
+  // Replay the batches after the snapshot. Only their headers matter.
+  constexpr std::uint64_t chunk_bytes = 1 << 20;
+  while (from < end) {
+    auto r = read(from, chunk_bytes);
+    if (!r) return r.error();
+    if (r->empty()) break;
+    auto bytes = read_bytes(*r);
+    if (!bytes) return bytes.error();
+    std::span<const std::byte> rest(*bytes);
+    while (rest.size() >= batch::header_bytes) {
+      const batch::header_view h(rest);
+      if (h.size_bytes() > rest.size()) return errc::corrupt;
+      _producers.update(h, h.base_offset(), h.last_offset());
+      rest = rest.subspan(h.size_bytes());
+    }
+    from = r->range.next_offset;
+  }
+  return ok();
+}
+
+std::size_t log::expire_producers(std::int64_t expiration_ms) {
+  std::lock_guard writer(_writer_mutex);
+  return _producers.expire(_clock.wall_ms(), expiration_ms);
+}
+
+std::optional<producer_entry> log::producer(std::int64_t producer_id) const {
+  std::lock_guard writer(_writer_mutex);
+  const producer_entry* e = _producers.find(producer_id);
+  return e ? std::optional(*e) : std::nullopt;
+}
+
+std::size_t log::producer_count() const {
+  std::lock_guard writer(_writer_mutex);
+  return _producers.size();
 }
 
 void log::request_flush_locked() {
@@ -416,6 +491,9 @@ result<void> log::close() {
     if (auto r = segments.back()->write_indexes(); !r) error = r.error();
   }
   if (!error) {
+    if (auto r = snapshot_producers_locked(); !r) error = r.error();
+  }
+  if (!error) {
     // A clean close: everything is durable and indexed, so the next open scans nothing.
     std::lock_guard lock(_checkpoint_mutex);
     if (auto r = write_checkpoint_locked(log_end_offset(), log_start_offset()); !r) {
@@ -555,6 +633,8 @@ result<kafka_offset> log::truncate_suffix(kafka_offset offset) {
   }
   for (auto& w : cut)
     w.done(make_error_code(errc::offset_out_of_range));
+  // The producers' last batches may be gone: rebuild their state from what is left.
+  CAUDAL_TRY(load_producer_state_locked());
   return *new_end;
 }
 

@@ -16,6 +16,7 @@
 #include "storage/checkpoint.h"
 #include "storage/flush_pool.h"
 #include "storage/log_config.h"
+#include "storage/producer_state.h"
 #include "storage/segment.h"
 
 #include <atomic>
@@ -38,6 +39,9 @@ struct append_result {
   kafka_offset base_offset;
   kafka_offset last_offset;
   std::int64_t max_timestamp;
+  // A producer's retry of a batch already in the log: nothing was written, the offsets
+  // are the earlier batch's (which may not be durable yet).
+  bool duplicate = false;
 };
 
 /// Whole batches from one segment file, ready for sendfile(2): `range.size` bytes at
@@ -78,7 +82,10 @@ class log {
   /// Validates one record batch v2 (sizes, magic, CRC, record counts), assigns it the
   /// next offsets by patching its base offset in place, and writes it. The batch is
   /// readable when this returns; it is durable once when_durable(last_offset) completes.
-  /// Errors: errc::batch_too_large, a batch::errc for invalid bytes, I/O errors.
+  /// A batch with a producer id is checked against the producer state first: a retry of
+  /// one of the producer's last batches is not written again (append_result::duplicate).
+  /// Errors: errc::batch_too_large, a batch::errc for invalid bytes, the producer_state
+  /// errors (producer_state::check), I/O errors.
   [[nodiscard]] result<append_result> append(std::span<std::byte> batch);
 
   /// Calls `done` once every offset <= `offset` is durable, requesting a flush if one is
@@ -117,6 +124,13 @@ class log {
   /// Forces a new active segment (also happens on its own at segment.bytes/segment.ms).
   [[nodiscard]] result<void> roll();
 
+  /// Forgets idempotent producers idle for longer than `expiration_ms`
+  /// (producer.id.expiration.ms). Returns how many went.
+  std::size_t expire_producers(std::int64_t expiration_ms);
+  /// What the log knows of a producer id (tests, DescribeProducers); nullopt if nothing.
+  [[nodiscard]] std::optional<producer_entry> producer(std::int64_t producer_id) const;
+  [[nodiscard]] std::size_t producer_count() const;
+
   /// Replaces the configuration (AlterConfigs); takes effect for the next append.
   void set_config(const log_config& config);
   [[nodiscard]] log_config config() const;
@@ -147,6 +161,11 @@ class log {
   log(std::filesystem::path dir, const log_config& config, clock& clk, flush_executor& flusher);
 
   [[nodiscard]] result<void> recover();
+  // Rebuilds _producers from the newest usable snapshot at or below the log end plus the
+  // batches after it, deleting snapshots above the log end.
+  [[nodiscard]] result<void> load_producer_state_locked();
+  // Snapshots _producers at the log end and keeps only the newest few snapshots.
+  [[nodiscard]] result<void> snapshot_producers_locked();
   [[nodiscard]] result<void> roll_locked();
   [[nodiscard]] result<void> write_checkpoint_locked(kafka_offset recovery_point,
                                                      kafka_offset log_start);
@@ -162,8 +181,9 @@ class log {
   clock& _clock;
   flush_executor& _flusher;
 
-  std::mutex _writer_mutex;  // serialises all mutation
-  log_config _config;        // written under _writer_mutex and _config_mutex
+  mutable std::mutex _writer_mutex;  // serialises all mutation
+  producer_state _producers;         // guarded by _writer_mutex
+  log_config _config;                // written under _writer_mutex and _config_mutex
   mutable std::mutex _config_mutex;
 
   mutable std::shared_mutex _segments_mutex;

@@ -4,7 +4,8 @@
 // test and the child process it kills (log_crash_writer.cc): batch `id` of run `seed` is
 // always the same bytes, so the test can check what it reads back without having been
 // told the content. The id travels in the batch's producer id field, so any batch found
-// in the log, acknowledged or not, can be regenerated and compared.
+// in the log, acknowledged or not, can be regenerated and compared (and the log's producer
+// state is rebuilt after each crash on the way).
 
 #include "base/batch_builder.h"
 #include "base/random.h"
@@ -23,9 +24,8 @@ inline constexpr std::uint64_t records_max = 40;
 /// offset 0 as a producer would send it.
 [[nodiscard]] inline std::vector<std::byte> make_batch(std::uint64_t seed, std::int64_t id) {
   random_source r(seed ^ (static_cast<std::uint64_t>(id) * 0x9E3779B97F4A7C15ull));
-  batch::builder::options opts;
-  opts.producer_id = id;
-  batch::builder b(opts);
+  // Each id is an idempotent producer's first batch, which the producer state accepts.
+  batch::builder b(batch::producer_options(id, 0, 0));
   // Mostly small batches, sometimes large ones, so segments roll at varied points.
   const bool large = r.chance(1, 8);
   const auto records = static_cast<std::int64_t>(1 + r.uniform(large ? records_max : 4));

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -47,6 +48,16 @@ class sequential_reader {
 
 std::string segment_file_name(kafka_offset base, std::string_view extension) {
   return fmt::format("{:020d}{}", base(), extension);
+}
+
+std::optional<kafka_offset> parse_segment_file_name(std::string_view name,
+                                                    std::string_view extension) {
+  constexpr std::size_t digits = 20;
+  if (name.size() != digits + extension.size() || !name.ends_with(extension)) return std::nullopt;
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + digits, value);
+  if (ec != std::errc{} || end != name.data() + digits || value < 0) return std::nullopt;
+  return kafka_offset(value);
 }
 
 segment::segment(std::filesystem::path dir, kafka_offset base, file data, std::int64_t created_ms)

@@ -47,6 +47,9 @@ inline constexpr kafka_offset kafka_offset_max{std::numeric_limits<std::int64_t>
 
 /// The file name of a segment's data file: the base offset in 20 digits plus `.log`.
 [[nodiscard]] std::string segment_file_name(kafka_offset base, std::string_view extension);
+/// The offset in a name segment_file_name(offset, extension) made; nullopt for any other.
+[[nodiscard]] std::optional<kafka_offset> parse_segment_file_name(std::string_view name,
+                                                                  std::string_view extension);
 
 class segment {
  public:

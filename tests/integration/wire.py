@@ -70,8 +70,10 @@ def request(api_key, version, correlation_id, body, flexible=False):
     return frame(header(api_key, version, correlation_id, flexible=flexible) + body)
 
 
-def record_batch(records, base_offset=0, count=None, timestamp=0):
-    """A record batch v2 (uncompressed) of (key, value) pairs; `count` may lie."""
+def record_batch(records, base_offset=0, count=None, timestamp=0, producer_id=-1,
+                 producer_epoch=-1, base_sequence=-1):
+    """A record batch v2 (uncompressed) of (key, value) pairs; `count` may lie. The producer
+    fields make it an idempotent producer's batch."""
     recs = b""
     for delta, (key, value) in enumerate(records):
         body = i8(0) + varint(0) + varint(delta)
@@ -80,8 +82,8 @@ def record_batch(records, base_offset=0, count=None, timestamp=0):
         body += varint(0)  # headers
         recs += varint(len(body)) + body
     n = len(records) if count is None else count
-    after_crc = (i16(0) + i32(len(records) - 1) + i64(timestamp) + i64(timestamp) + i64(-1)
-                 + i16(-1) + i32(-1) + i32(n) + recs)
+    after_crc = (i16(0) + i32(len(records) - 1) + i64(timestamp) + i64(timestamp) + i64(producer_id)
+                 + i16(producer_epoch) + i32(base_sequence) + i32(n) + recs)
     crc = crc32c.crc32c(after_crc)
     after_length = i32(-1) + i8(2) + u32(crc) + after_crc  # partition leader epoch, magic, crc
     return i64(base_offset) + i32(len(after_length)) + after_length
@@ -91,6 +93,14 @@ def produce_v7(correlation_id, topic, partition, batch, acks=1):
     body = (string(None) + i16(acks) + i32(10000) + i32(1) + string(topic) + i32(1)
             + i32(partition) + i32(len(batch)) + batch)
     return request(0, 7, correlation_id, body)
+
+
+def parse_produce_v7(body):
+    """(error code, base offset) of the first partition of a Produce v7 response body."""
+    (name_len,) = struct.unpack(">h", body[4:6])
+    at = 6 + name_len + 4  # topic count, name, partition count
+    _, error, base_offset = struct.unpack(">ihq", body[at:at + 14])
+    return error, base_offset
 
 
 def delete_records_v0(correlation_id, topic, partition, offset):

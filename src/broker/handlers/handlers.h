@@ -35,5 +35,6 @@ void handle_list_groups(request_context ctx, protocol::reader& body);
 void handle_describe_groups(request_context ctx, protocol::reader& body);
 void handle_delete_groups(request_context ctx, protocol::reader& body);
 void handle_offset_delete(request_context ctx, protocol::reader& body);
+void handle_init_producer_id(request_context ctx, protocol::reader& body);
 
 }  // namespace caudal::broker

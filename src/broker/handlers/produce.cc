@@ -70,6 +70,8 @@ error_code check_batch(std::span<std::byte> bytes, std::int16_t version, const p
   if (*size != bytes.size()) return error_code::invalid_record;  // exactly one batch (v3+)
   const batch::header_view h(bytes);
   if (h.is_control()) return error_code::invalid_record;
+  // Transactional batches need the transaction coordinator, which is not here yet.
+  if (h.is_transactional()) return error_code::invalid_record;
   if (h.compression() == 4 && version < 7) return error_code::unsupported_compression_type;
   // Records are checked too: a batch whose CRC is right but whose records are garbage is
   // never stored.
@@ -176,11 +178,13 @@ void handle_produce(request_context ctx, protocol::reader& body) {
         continue;
       }
       out.base_offset = appended->base_offset();
-      record_produce(
-          topic.name,
-          static_cast<std::uint64_t>(appended->last_offset() - appended->base_offset() + 1),
-          bytes.size());
-      out.log_append_time_ms = log_append_time;
+      if (!appended->duplicate) {
+        record_produce(
+            topic.name,
+            static_cast<std::uint64_t>(appended->last_offset() - appended->base_offset() + 1),
+            bytes.size());
+        out.log_append_time_ms = log_append_time;
+      }
       out.log_start_offset = p->log->log_start_offset()();
       if (p->log->config().flush != storage::flush_policy::every_append) {
         services.fetches.notify(p.get());  // readable now: the high watermark is the log end
