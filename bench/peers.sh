@@ -4,8 +4,9 @@
 # bench/RESULTS.md (issue #7). Figures drift between runs on shared machines; the ratios
 # taken within one run are what we track.
 #
-#   limits: loopback TCP (iperf3, one stream); fio sequential write, buffered and with
-#           fdatasync after every 1 MiB (the same jobs as bench/storage.sh)
+#   limits: loopback TCP (iperf3, one stream); fio sequential write, buffered, with
+#           fdatasync after every 1 MiB (the same jobs as bench/storage.sh) and O_DIRECT,
+#           each with fio's own CPU seconds per GB
 #   peers:  Redis Streams (redis-server, appendonly yes + appendfsync everysec; XADD
 #           through redis-benchmark, 100 B and 1 KiB, pipeline 16); NATS JetStream
 #           (nats-server -js, file store; published to by `caudal-bench nats`)
@@ -102,6 +103,10 @@ if want limits; then
   run_case fio_sync fio --name=seqsync --directory="$data" --rw=write --bs=1M --size="${sync_mb}M" \
     --ioengine=psync --fdatasync=1 --output-format=json
   rm -f "$data"/seqsync.*
+  # The page cache's CPU price, beside bypassing it: what O_DIRECT appends would save.
+  run_case fio_direct fio --name=seqdirect --directory="$data" --rw=write --bs=1M \
+    --size="${fio_mb}M" --ioengine=psync --direct=1 --end_fsync=1 --output-format=json
+  rm -f "$data"/seqdirect.*
 fi
 
 if want redis; then
@@ -218,9 +223,13 @@ figures = {}  # name -> (value, unit, what)
 if have("iperf3"):
     j = json.loads(text("iperf3", "out"))
     figures["iperf3"] = j["end"]["sum_received"]["bits_per_second"] / 8 / 1e6
-for name in ("fio_buffered", "fio_sync"):
+fio_cpu = {}  # name -> fio's own CPU seconds per GB written (user + system)
+for name in ("fio_buffered", "fio_sync", "fio_direct"):
     if have(name):
-        figures[name] = json.loads(text(name, "out"))["jobs"][0]["write"]["bw_bytes"] / 1e6
+        job = json.loads(text(name, "out"))["jobs"][0]
+        figures[name] = job["write"]["bw_bytes"] / 1e6
+        seconds = job["job_runtime"] / 1e3
+        fio_cpu[name] = (job["usr_cpu"] + job["sys_cpu"]) / 100 * seconds / (job["write"]["io_bytes"] / 1e9)
 fsync_p50_us = None
 if have("fio_sync"):
     sync = json.loads(text("fio_sync", "out"))["jobs"][0].get("sync", {})
@@ -257,10 +266,12 @@ def row(case, figure, ratio, target, ok, name):
 if "iperf3" in figures:
     row("loopback TCP, iperf3, 1 stream", f"{figures['iperf3']:,.0f} MB/s", "", "", None, "iperf3")
 if "fio_buffered" in figures:
-    row("fio sequential write, buffered", f"{figures['fio_buffered']:,.0f} MB/s", "", "", None, "fio_buffered")
+    row("fio sequential write, buffered", f"{figures['fio_buffered']:,.0f} MB/s; fio {fio_cpu['fio_buffered']:.2f} cpu-s/GB", "", "", None, "fio_buffered")
 if "fio_sync" in figures:
     p50 = f"; fdatasync p50 {fsync_p50_us:,.0f} µs" if fsync_p50_us else ""
-    row("fio sequential write, fdatasync every 1 MiB", f"{figures['fio_sync']:,.0f} MB/s{p50}", "", "", None, "fio_sync")
+    row("fio sequential write, fdatasync every 1 MiB", f"{figures['fio_sync']:,.0f} MB/s{p50}; fio {fio_cpu['fio_sync']:.2f} cpu-s/GB", "", "", None, "fio_sync")
+if "fio_direct" in figures:
+    row("fio sequential write, O_DIRECT", f"{figures['fio_direct']:,.0f} MB/s; fio {fio_cpu['fio_direct']:.2f} cpu-s/GB", "", "", None, "fio_direct")
 for size, (mb, rps, cpu) in redis.items():
     row(f"Redis XADD {size} B, pipeline 16, AOF everysec", f"{mb:,.1f} MB/s, {rps:,.0f} records/s; server {cpu:.2f} cpu-s/GB",
         "", "", None, f"redis_{size}")
