@@ -95,6 +95,19 @@ std::vector<std::byte> encode(const write_op& w) {
   std::memcpy(out.data(), &w, sizeof(write_op));
   return out;
 }
+// The register as snapshot data: its value.
+std::vector<std::byte> encode_register(std::int64_t value) {
+  std::vector<std::byte> out(sizeof(value));
+  std::memcpy(out.data(), &value, sizeof(value));
+  return out;
+}
+std::optional<std::int64_t> decode_register(const std::vector<std::byte>& data) {
+  std::int64_t value = 0;
+  if (data.size() != sizeof(value)) return {};
+  std::memcpy(&value, data.data(), sizeof(value));
+  return value;
+}
+
 std::optional<write_op> decode(const entry& e) {
   if (e.kind != raft::entry_kind::normal || e.data.size() != sizeof(write_op)) return {};
   write_op w;
@@ -104,34 +117,43 @@ std::optional<write_op> decode(const entry& e) {
 
 /// A node's disk. Every ready is synced before its messages go out, so what is here is
 /// durable; a crash in the middle of persisting a ready keeps only part of it (torn).
-/// prefix[i] hashes entries 1..i, which makes log matching checks O(1).
+/// The log starts after the snapshot, if any. prefix[i] hashes entries 1..i, which makes
+/// log matching checks O(1); it is kept below the snapshot too (an installed snapshot
+/// takes the hashes of the committed prefix it stands for), for the checker's sake.
 class sim_disk final : public raft::log_store {
  public:
   [[nodiscard]] log_index last_index() const override {
-    return log_index(static_cast<std::int64_t>(_entries.size()));
+    return first_index() + static_cast<std::int64_t>(_entries.size()) - 1;
   }
   [[nodiscard]] term_id term_at(log_index index) const override {
-    CAUDAL_ASSERT(index() >= 0 && index <= last_index(), "term_at({}) past {}", index,
-                  last_index());
-    return index() == 0 ? term_id(0) : _entries[static_cast<std::size_t>(index() - 1)].term;
+    CAUDAL_ASSERT(index >= snapshot_index() && index <= last_index(),
+                  "term_at({}) outside [{}, {}]", index, snapshot_index(), last_index());
+    if (index == snapshot_index()) return _snapshot ? _snapshot->term : term_id(0);
+    return at(index).term;
   }
   void read(log_index first, log_index last_inclusive, std::size_t bytes_max,
             std::vector<entry>& out) const override {
-    CAUDAL_ASSERT(first() >= 1 && first <= last_inclusive && last_inclusive <= last_index(),
-                  "read [{}, {}] past {}", first, last_inclusive, last_index());
+    CAUDAL_ASSERT(
+        first > snapshot_index() && first <= last_inclusive && last_inclusive <= last_index(),
+        "read [{}, {}] outside ({}, {}]", first, last_inclusive, snapshot_index(), last_index());
     std::size_t bytes = 0;
     for (log_index i = first; i <= last_inclusive; i = i + 1) {
-      const entry& e = _entries[static_cast<std::size_t>(i() - 1)];
+      const entry& e = at(i);
       if (i > first && bytes + e.data.size() > bytes_max) break;
       bytes += e.data.size();
       out.push_back(e);
     }
   }
+  [[nodiscard]] std::shared_ptr<const raft::snapshot> latest_snapshot() const override {
+    return _snapshot;
+  }
 
   void truncate(log_index from) {
     if (from > last_index()) return;
-    _entries.resize(static_cast<std::size_t>(from() - 1));
-    _prefix.resize(_entries.size() + 1);
+    CAUDAL_ASSERT(from > snapshot_index(), "truncating into the snapshot: {} <= {}", from,
+                  snapshot_index());
+    _entries.resize(static_cast<std::size_t>(from - first_index()));
+    _prefix.resize(static_cast<std::size_t>(from()));
     while (memberships.back().first >= from)
       memberships.pop_back();
   }
@@ -145,21 +167,50 @@ class sim_disk final : public raft::log_store {
       memberships.emplace_back(e.index, std::move(m));
     }
   }
+  /// The state machine's compaction: the entries up to the snapshot's index go.
+  void compact(std::shared_ptr<const raft::snapshot> s) {
+    CAUDAL_ASSERT(s->index > snapshot_index() && s->index <= last_index(),
+                  "compaction to {} outside ({}, {}]", s->index, snapshot_index(), last_index());
+    _entries.erase(_entries.begin(), _entries.begin() + (s->index - snapshot_index()));
+    while (memberships.size() > 1 && memberships[1].first <= s->index)
+      memberships.erase(memberships.begin());
+    memberships.front() = {s->index, s->membership};
+    _snapshot = std::move(s);
+  }
+  /// A snapshot from the leader replaces the log; `prefixes` hashes the committed
+  /// entries 1..its index (prefixes[i - 1] for entry i).
+  void install(std::shared_ptr<const raft::snapshot> s,
+               const std::vector<std::uint64_t>& prefixes) {
+    _entries.clear();
+    _prefix.assign(1, 0);
+    _prefix.insert(_prefix.end(), prefixes.begin(), prefixes.begin() + s->index());
+    memberships.assign(1, {s->index, s->membership});
+    _snapshot = std::move(s);
+  }
+  [[nodiscard]] log_index snapshot_index() const {
+    return _snapshot ? _snapshot->index : log_index(0);
+  }
   /// The membership this disk's log puts in effect (the core's, were it running).
   [[nodiscard]] const raft::membership& membership() const { return memberships.back().second; }
   [[nodiscard]] std::uint64_t prefix(log_index i) const {
     return _prefix[static_cast<std::size_t>(i())];
   }
+  /// Requires: snapshot_index() < i <= last_index().
   [[nodiscard]] const entry& at(log_index i) const {
-    return _entries[static_cast<std::size_t>(i() - 1)];
+    CAUDAL_ASSERT(i > snapshot_index() && i <= last_index(), "entry {} outside ({}, {}]", i,
+                  snapshot_index(), last_index());
+    return _entries[static_cast<std::size_t>(i - first_index())];
   }
 
   raft::hard_state state;
-  // Membership entries by index; the bootstrap membership at index 0 first.
+  // Membership entries by index; first the bootstrap one at index 0, or the snapshot's.
   std::vector<std::pair<log_index, raft::membership>> memberships;
 
  private:
-  std::vector<entry> _entries;
+  [[nodiscard]] log_index first_index() const { return snapshot_index() + 1; }
+
+  std::shared_ptr<const raft::snapshot> _snapshot;
+  std::vector<entry> _entries;  // from first_index() on
   std::vector<std::uint64_t> _prefix{0};
 };
 
@@ -197,7 +248,8 @@ struct committed_entry {
   term_id term;
   std::uint64_t prefix;
   std::uint64_t hash;
-  term_id commit_term;  // the term of the leader that first committed it
+  term_id commit_term;       // the term of the leader that first committed it
+  std::int64_t value_after;  // the register once entries up to this one are applied
 };
 
 struct client_state {
@@ -308,13 +360,18 @@ class simulation {
       _membership_per_mille = static_cast<std::uint64_t>(class_random.range(20, 80));
     }
     if (_change_race) draw_change_race(class_random);
+    // Compaction is routine, not a fault: it goes on in the liveness phase, so a follower
+    // that fell behind needs the leader's snapshot. A quarter of the seeds never compact.
+    _compact_per_mille =
+        _random.chance(1, 4) ? 0 : static_cast<std::uint64_t>(_random.range(5, 60));
     trace(
         "params figure8={} membership={} race={} n={} et={} hb={} prevote={} cq={} inflight={} "
-        "batch={} faults={} delay<={} drop={} dup={} crash={} torn={} part={}",
+        "batch={} faults={} delay<={} drop={} dup={} crash={} torn={} part={} compact={}",
         _figure8, _membership_class, _change_race, n, _config.election_timeout_ticks,
         _config.heartbeat_interval_ticks, _config.pre_vote, _config.check_quorum,
         _config.inflight_max, _config.append_entries_max, _fault_ticks, _delay_max, _drop_per_mille,
-        _duplicate_per_mille, _crash_per_mille, _torn_per_mille, _partition_per_mille);
+        _duplicate_per_mille, _crash_per_mille, _torn_per_mille, _partition_per_mille,
+        _compact_per_mille);
   }
 
   // The Figure 8 class (Raft §5.4.2): a leader's entry reaches only a minority, a later
@@ -366,8 +423,10 @@ class simulation {
       fmt::print("FAILURE {}\n", _result.failure);
       for (const node_state& n : _nodes) {
         std::string terms;
-        for (log_index k(1); k <= n.disk.last_index(); k = k + 1)
-          terms += fmt::format("{}{}", k() == 1 ? "" : " ", n.disk.term_at(k));
+        if (n.disk.snapshot_index()() > 0)
+          terms = fmt::format("snapshot {}:", n.disk.snapshot_index());
+        for (log_index k = n.disk.snapshot_index() + 1; k <= n.disk.last_index(); k = k + 1)
+          terms += fmt::format("{}{}", terms.empty() ? "" : " ", n.disk.term_at(k));
         std::string voters;
         for (node_id v : n.disk.membership().voters)
           voters += fmt::format(" n{}", v);
@@ -397,8 +456,10 @@ class simulation {
     raft::config cfg = _config;
     cfg.self = n.id;
     n.core = std::make_unique<raft::raft_core>(cfg, n.disk.state, n.disk, *n.random);
-    n.value = 0;
-    n.applied = log_index(0);
+    // The state machine restarts from the snapshot, as the core does.
+    const auto snap = n.disk.latest_snapshot();
+    n.value = snap ? decode_register(snap->data).value_or(0) : 0;
+    n.applied = snap ? snap->index : log_index(0);
     n.commit_seen = log_index(0);
     n.completeness_checked = term_id(-1);
     trace("restart n{} term={} vote={} last={}", i, n.disk.state.term, n.disk.state.voted_for,
@@ -420,10 +481,11 @@ class simulation {
     while (n.up && !failed() && n.core->has_ready()) {
       raft::ready r = n.core->drain();
       if (_faults && _random.chance(_torn_per_mille, 1000) &&
-          (r.term_and_vote || !r.entries.empty())) {
+          (r.term_and_vote || !r.entries.empty() || r.compacted || r.installed)) {
         persist_torn(i, r);
         return;
       }
+      if (!persist_snapshot(i, r)) return;
       if (r.truncate_from) n.disk.truncate(*r.truncate_from);
       for (const entry& e : r.entries) {
         n.disk.append(e);
@@ -453,6 +515,7 @@ class simulation {
       }
       for (message& m : r.messages)
         send(std::move(m));
+      if (r.installed) restore(i, *r.installed);
       for (const entry& e : r.committed)
         apply(i, e);
       for (const raft::read_state& rs : r.reads) {
@@ -482,8 +545,14 @@ class simulation {
   // last one torn, so dropped by recovery), the term/vote file is old or new.
   void persist_torn(std::size_t i, const raft::ready& r) {
     node_state& n = _nodes[i];
-    std::size_t writes = r.entries.size() + (r.truncate_from ? 1 : 0);
+    const bool snapshot = r.compacted || r.installed;
+    std::size_t writes = r.entries.size() + (r.truncate_from ? 1 : 0) + (snapshot ? 1 : 0);
     std::size_t kept = static_cast<std::size_t>(_random.uniform(writes + 1));
+    // The snapshot is written (and renamed into place) before the log changes after it.
+    if (snapshot && kept > 0) {
+      if (!persist_snapshot(i, r)) return;
+      --kept;
+    }
     if (r.truncate_from && kept > 0) {
       n.disk.truncate(*r.truncate_from);
       --kept;
@@ -495,6 +564,64 @@ class simulation {
     if (r.term_and_vote && _random.chance(1, 2)) n.disk.state = *r.term_and_vote;
     trace("torn write n{}", i);
     crash(i);
+  }
+
+  // Stores the ready's snapshot, if any, on node i's disk; false after a failure.
+  bool persist_snapshot(std::size_t i, const raft::ready& r) {
+    node_state& n = _nodes[i];
+    CAUDAL_ASSERT(!(r.compacted && r.installed), "n{}: a ready both compacts and installs", i);
+    if (r.compacted) {
+      n.disk.compact(r.compacted);
+      ++_result.compactions;
+      trace("compact n{} to {}", i, r.compacted->index);
+    }
+    if (r.installed) {
+      const auto count = static_cast<std::size_t>(r.installed->index());
+      if (count > _committed.size()) {
+        fail("n{} installs a snapshot to {} beyond the known commit {}", i, count,
+             _committed.size());
+        return false;
+      }
+      std::vector<std::uint64_t> prefixes(count);
+      for (std::size_t k = 0; k < count; ++k)
+        prefixes[k] = _committed[k].prefix;
+      n.disk.install(r.installed, prefixes);
+      ++_result.snapshots_installed;
+      trace("install n{} snapshot {}", i, r.installed->index);
+    }
+    return true;
+  }
+
+  // State machine safety for snapshots: the one installed holds what applying the
+  // committed entries up to its index gives.
+  void restore(std::size_t i, const raft::snapshot& s) {
+    node_state& n = _nodes[i];
+    const auto value = decode_register(s.data);
+    const auto slot = static_cast<std::size_t>(s.index() - 1);
+    if (!value || slot >= _committed.size() || _committed[slot].value_after != *value) {
+      fail("state machine safety: n{} restores a snapshot at {} that differs from the log", i,
+           s.index);
+      return;
+    }
+    if (s.index <= n.applied) {
+      fail("n{} restores a snapshot at {} at or below its applied {}", i, s.index, n.applied);
+      return;
+    }
+    n.value = *value;
+    n.applied = s.index;
+    hash_event(8, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(s.index()));
+  }
+
+  // The state machine compacts the log up to what it applied (node i is up).
+  void compact(std::size_t i) {
+    node_state& n = _nodes[i];
+    if (n.applied <= n.core->snapshot_index()) return;
+    const auto r = n.core->compact(n.applied, encode_register(n.value));
+    if (!r) {
+      fail("n{} compaction to {} refused: {}", i, n.applied, r.error().message());
+      return;
+    }
+    process(i);
   }
 
   void apply(std::size_t i, const entry& e) {
@@ -605,8 +732,15 @@ class simulation {
       }
       for (std::size_t k = _committed.size() + 1; k <= commit; ++k) {
         const log_index at(static_cast<std::int64_t>(k));
+        if (at <= n.disk.snapshot_index()) {
+          fail("n{} commits {} through a snapshot of entries never committed", i, at);
+          return;
+        }
+        const std::int64_t before = _committed.empty() ? 0 : _committed.back().value_after;
+        const auto write = decode(n.disk.at(at));
         _committed.push_back(committed_entry{n.disk.term_at(at), n.disk.prefix(at),
-                                             entry_hash(n.disk.at(at)), core.term()});
+                                             entry_hash(n.disk.at(at)), core.term(),
+                                             write ? write->value : before});
         if (n.disk.at(at).kind == raft::entry_kind::membership) committed_membership(n.disk, at);
       }
       for (std::size_t j = 0; j < _nodes.size(); ++j) {
@@ -900,6 +1034,7 @@ class simulation {
         n.core->tick();
         process(i);
       }
+      if (n.up && !failed() && _random.chance(_compact_per_mille, 1000)) compact(i);
     }
     if (!failed()) deliver_due();
     if (!failed()) run_clients();
@@ -1135,9 +1270,10 @@ class simulation {
   std::uint64_t _crash_after_vote_per_mille = 0;
   std::uint64_t _crash_after_commit_per_mille = 0;
   std::uint64_t _crash_before_send_per_mille = 0;
-  bool _figure8 = false;           // the seed class of draw_figure8()
-  bool _membership_class = false;  // the seed class of change_membership_step()
-  bool _change_race = false;       // ... of draw_change_race(); also a membership seed
+  std::uint64_t _compact_per_mille = 0;  // per node and tick
+  bool _figure8 = false;                 // the seed class of draw_figure8()
+  bool _membership_class = false;        // the seed class of change_membership_step()
+  bool _change_race = false;             // ... of draw_change_race(); also a membership seed
   std::optional<std::size_t> _change_on_election;  // a new leader to ask for a change
   std::uint64_t _membership_per_mille = 0;
   raft::membership _committed_membership;  // the latest in the committed prefix

@@ -32,7 +32,9 @@ struct sim_result {
   bool figure8 = false;      // the seed was drawn into the Figure 8 class (docs/raft.md)
   bool membership = false;   // ... into the membership class: nodes join and leave
   bool change_race = false;  // ... into its change race subclass (docs/raft.md)
-  std::uint64_t membership_changes = 0;  // membership entries committed
+  std::uint64_t membership_changes = 0;   // membership entries committed
+  std::uint64_t compactions = 0;          // snapshots the state machines took
+  std::uint64_t snapshots_installed = 0;  // snapshots followers took from a leader
 };
 
 /// Runs one seed to completion. Never aborts on an invariant violation (it returns it),

@@ -126,13 +126,15 @@ int main(int argc, char** argv) {
     gave_up += r.linearizability_gave_up ? 1 : 0;
     if (!timed && first == last) {
       fmt::print(
-          "seed {}{}: {} ticks, {} messages, {} committed, {} ops, {} leaders, trace {:016x}\n",
+          "seed {}{}: {} ticks, {} messages, {} committed, {} ops, {} leaders, {} compactions, "
+          "{} snapshots installed, trace {:016x}\n",
           seed,
           r.figure8      ? " (figure 8 class)"
           : r.membership ? fmt::format(" (membership class{}, {} changes)",
                                        r.change_race ? ": change race" : "", r.membership_changes)
                          : std::string(),
-          r.ticks, r.messages, r.committed, r.operations, r.elections, r.trace_hash);
+          r.ticks, r.messages, r.committed, r.operations, r.elections, r.compactions,
+          r.snapshots_installed, r.trace_hash);
     }
     if (!r.failure.empty()) {
       fmt::print("raft_sim: seed {} FAILED{}: {}\n  replay: {} --trace\n", seed,

@@ -68,19 +68,26 @@ TEST(raft_sim, same_seed_same_trace) {
 
 TEST(raft_sim, runs_do_real_work) {
   // A simulator that commits nothing proves nothing: over a few seeds entries commit,
-  // leaders change and clients get answers.
+  // leaders change, clients get answers, logs are compacted and followers that fell
+  // behind the compaction install the leader's snapshot.
   std::uint64_t committed = 0;
   std::uint64_t operations = 0;
   std::uint64_t elections = 0;
+  std::uint64_t compactions = 0;
+  std::uint64_t snapshots_installed = 0;
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     const sim_result r = run_simulation(sim_options{seed});
     committed += r.committed;
     operations += r.operations;
     elections += r.elections;
+    compactions += r.compactions;
+    snapshots_installed += r.snapshots_installed;
   }
   EXPECT_GT(committed, 500u);
   EXPECT_GT(operations, 500u);
   EXPECT_GT(elections, 40u);
+  EXPECT_GT(compactions, 100u);
+  EXPECT_GT(snapshots_installed, 20u);
 }
 
 using kind = register_op::kind;

@@ -28,6 +28,10 @@ class category final : public std::error_category {
         return "learner has not caught up";
       case errc::invalid_change:
         return "invalid membership change";
+      case errc::not_applied:
+        return "compaction past the applied index";
+      case errc::snapshot_too_large:
+        return "snapshot too large";
     }
     return "unknown raft error";
   }

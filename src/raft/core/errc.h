@@ -17,6 +17,8 @@ enum class errc {
   change_in_progress,    // a membership change is appended but not committed yet
   learner_behind,        // a learner to promote has not caught up with the commit index
   invalid_change,        // not a single-server change of a member that allows it
+  not_applied,           // compaction past what was handed out for applying
+  snapshot_too_large,    // a snapshot above config::snapshot_bytes_max
 };
 
 [[nodiscard]] const std::error_category& error_category() noexcept;

@@ -23,9 +23,19 @@ raft_core::raft_core(config cfg, const hard_state& persisted, const log_store& s
   CAUDAL_ASSERT(_config.inflight_max > 0 && _config.append_entries_max > 0,
                 "inflight_max {} append_entries_max {}", _config.inflight_max,
                 _config.append_entries_max);
-  _memberships.emplace_back(log_index(0), raft::membership{_config.voters, _config.learners});
+  _snapshot = store.latest_snapshot();
+  if (_snapshot) {
+    // The snapshot carries the membership of the compacted prefix: only the tail is scanned.
+    _memberships.emplace_back(_snapshot->index, _snapshot->membership);
+    _commit = _snapshot->index;
+    _applied = _snapshot->index;
+  } else {
+    _memberships.emplace_back(log_index(0), raft::membership{_config.voters, _config.learners});
+  }
   const log_index last = store.last_index();
-  for (log_index first(1); first <= last;) {
+  CAUDAL_ASSERT(last >= snapshot_index(), "the log ends at {} before its snapshot {}", last,
+                snapshot_index());
+  for (log_index first = snapshot_index() + 1; first <= last;) {
     std::vector<entry> batch;
     store.read(first, last, std::size_t{1} << 20, batch);
     for (const entry& e : batch) {
@@ -111,9 +121,9 @@ log_index raft_core::last_index() const {
 }
 
 term_id raft_core::term_at(log_index index) const {
-  CAUDAL_ASSERT(index() >= 0 && index <= last_index(), "term_at({}) outside [0, {}]", index,
-                last_index());
-  if (index() == 0) return term_id(0);
+  CAUDAL_ASSERT(index >= snapshot_index() && index <= last_index(), "term_at({}) outside [{}, {}]",
+                index, snapshot_index(), last_index());
+  if (index == snapshot_index()) return _snapshot ? _snapshot->term : term_id(0);
   if (index >= _unstable_first)
     return _unstable[static_cast<std::size_t>(index - _unstable_first)].term;
   return _store.term_at(index);
@@ -161,8 +171,9 @@ void raft_core::truncate_and_append(std::vector<entry>::const_iterator first,
 
 void raft_core::read_entries(log_index first, log_index last_inclusive, std::size_t bytes_max,
                              std::vector<entry>& out) const {
-  CAUDAL_ASSERT(first() >= 1 && first <= last_inclusive && last_inclusive <= last_index(),
-                "read [{}, {}] outside [1, {}]", first, last_inclusive, last_index());
+  CAUDAL_ASSERT(
+      first > snapshot_index() && first <= last_inclusive && last_inclusive <= last_index(),
+      "read [{}, {}] outside ({}, {}]", first, last_inclusive, snapshot_index(), last_index());
   const std::size_t size_before = out.size();
   std::size_t bytes = 0;
   if (first < _unstable_first) {
@@ -184,8 +195,10 @@ void raft_core::read_entries(log_index first, log_index last_inclusive, std::siz
 log_index raft_core::last_index_with_term_at_most(log_index from, term_id term) const {
   // Fast backtracking: skip a whole run of entries whose term is above `term`. The scan
   // is linear in entries; a term index in the driver's store would make it per-term.
+  // Below the snapshot the terms are gone: the caller then sends the snapshot.
   log_index i = std::min(from, last_index());
-  while (i() > 0 && term_at(i) > term)
+  if (i < snapshot_index()) return i;
+  while (i > snapshot_index() && term_at(i) > term)
     i = i - 1;
   return i;
 }
@@ -372,8 +385,10 @@ void raft_core::send(message m) {
 void raft_core::step(const message& m) {
   check_driver();
   if (m.to != _config.self || m.from == _config.self) return;
-  if (position_of(m.from) >= _peers.size() && m.type != message_type::append_request &&
-      m.type != message_type::heartbeat) {
+  const bool from_leader = m.type == message_type::append_request ||
+                           m.type == message_type::heartbeat ||
+                           m.type == message_type::install_snapshot;
+  if (position_of(m.from) >= _peers.size() && !from_leader) {
     // A removed node's campaigns must not disturb the group. A leader is followed even
     // when our membership does not list it yet (we joined and have not caught up).
     return;
@@ -388,19 +403,17 @@ void raft_core::step(const message& m) {
     } else if (m.type == message_type::pre_vote_response && !m.reject) {
       // Granted at the term we would campaign in; the tally below handles it.
     } else {
-      const bool from_leader = m.type == message_type::append_request ||
-                               m.type == message_type::heartbeat ||
-                               m.type == message_type::timeout_now;
+      const bool leader_sent = from_leader || m.type == message_type::timeout_now;
       // Only a leader's message restarts the timeout (handle_append and handle_heartbeat
       // do it again). A vote request of a higher term moves our term but, unless we grant
       // it (handle_vote_request), leaves our timeout running: in a two-node group where
       // only one log can win, the other node's doomed campaigns would otherwise restart
       // the winner's timer every round (seed 42446367558409).
-      become_follower(m.term, from_leader ? m.from : node_none,
-                      from_leader ? election_timer::restart : election_timer::keep);
+      become_follower(m.term, leader_sent ? m.from : node_none,
+                      leader_sent ? election_timer::restart : election_timer::keep);
     }
   } else if (m.term < _term) {
-    if (m.type == message_type::append_request || m.type == message_type::heartbeat) {
+    if (from_leader) {
       // A stale leader learns our term from the reply and steps down. Without this, a
       // leader cut off and healed could keep heartbeating a follower that ignores it.
       message r;
@@ -447,6 +460,9 @@ void raft_core::step(const message& m) {
       break;
     case message_type::timeout_now:
       if (_role != raft::role::leader && is_voter()) campaign(true);
+      break;
+    case message_type::install_snapshot:
+      handle_install_snapshot(m);
       break;
   }
 }
@@ -599,10 +615,58 @@ void raft_core::handle_heartbeat_response(const message& m) {
   }
 }
 
+void raft_core::handle_install_snapshot(const message& m) {
+  if (_role != raft::role::follower || _leader != m.from) {
+    become_follower(_term, m.from, election_timer::restart);
+  }
+  _election_elapsed = 0;
+  // Malformed input is not a bug: drop it, and the leader sends the snapshot again.
+  if (!m.snapshot || m.snapshot->index() < 1 || m.snapshot->membership.voters.empty()) return;
+  const raft::snapshot& s = *m.snapshot;
+  message r;
+  r.type = message_type::append_response;
+  r.to = m.from;
+  r.term = _term;
+  if (s.index <= _commit) {
+    // Stale or duplicate: what we committed matches the leader's log already.
+    r.index = _commit;
+    send(std::move(r));
+    return;
+  }
+  if (s.index <= last_index() && term_at(s.index) == s.term) {
+    // Our log holds the snapshot's last entry, hence (log matching) all before it: keep
+    // the log, and the entries after it, which may be the leader's too.
+    commit_to(s.index);
+    r.index = s.index;
+    send(std::move(r));
+    return;
+  }
+  // Raft §7: the snapshot replaces the whole log, and the state machine restarts from it.
+  _pending_compaction.reset();
+  _pending_install = m.snapshot;
+  _snapshot = m.snapshot;
+  _unstable.clear();
+  _truncate_from.reset();
+  _unstable_first = s.index + 1;
+  _commit = s.index;
+  _applied = s.index;
+  _memberships.clear();
+  _memberships.emplace_back(s.index, s.membership);
+  apply_membership();
+  r.index = s.index;
+  send(std::move(r));
+}
+
 void raft_core::send_append(std::size_t position) {
   CAUDAL_ASSERT(_role == raft::role::leader, "send_append as {}", static_cast<int>(_role));
   if (position == _self_position) return;
   progress& pr = _progress[position];
+  if (pr.next <= snapshot_index()) {
+    // The entry before `next` is compacted: its term, which the follower must match, is
+    // gone, and so are the entries it needs.
+    send_snapshot(position);
+    return;
+  }
   const log_index last = last_index();
   const auto send_from = [&](log_index next) {
     message m;
@@ -633,6 +697,25 @@ void raft_core::send_append(std::size_t position) {
   if (pr.probe_sent) return;
   pr.probe_sent = true;
   send_from(pr.next);
+}
+
+void raft_core::send_snapshot(std::size_t position) {
+  progress& pr = _progress[position];
+  // One snapshot in flight at a time. Its reply moves `match` to the snapshot's index; if
+  // it is lost, a heartbeat reply clears probe_sent, the AppendEntries after the snapshot
+  // is refused, and the refusal sends the snapshot again.
+  if (!pr.replicating && pr.probe_sent) return;
+  become_probe(pr, snapshot_index() + 1);
+  pr.probe_sent = true;
+  message m;
+  m.type = message_type::install_snapshot;
+  m.to = _peers[position];
+  m.term = _term;
+  m.index = snapshot_index();
+  m.log_term = _snapshot->term;
+  m.commit = _commit;
+  m.snapshot = _snapshot;
+  send(std::move(m));
 }
 
 void raft_core::send_heartbeats(std::uint64_t context) {
@@ -781,11 +864,35 @@ result<log_index> raft_core::change_membership(change what, node_id node) {
   return index;
 }
 
+result<void> raft_core::compact(log_index index, std::vector<std::byte> state) {
+  check_driver();
+  if (index > _applied) return errc::not_applied;
+  if (state.size() > _config.snapshot_bytes_max) return errc::snapshot_too_large;
+  if (index <= snapshot_index()) return ok();
+  // Applied entries came out of a ready that also persisted them.
+  CAUDAL_ASSERT(index < _unstable_first, "compacting unpersisted entries: {} from {}", index,
+                _unstable_first);
+  auto s = std::make_shared<raft::snapshot>();
+  s->index = index;
+  s->term = term_at(index);
+  // The membership in effect at `index` becomes the base; later ones stay in the log.
+  auto after = std::find_if(_memberships.begin(), _memberships.end(),
+                            [&](const auto& m) { return m.first > index; });
+  s->membership = std::prev(after)->second;
+  s->data = std::move(state);
+  _memberships.erase(_memberships.begin(), std::prev(after));
+  _memberships.front().first = index;
+  _snapshot = s;
+  _pending_compaction = std::move(s);
+  return ok();
+}
+
 // ---------------------------------------------------------------------------------------
 // Output
 
 bool raft_core::has_ready() const {
   return !_outbox.empty() || !_unstable.empty() || _truncate_from.has_value() ||
+         _pending_compaction != nullptr || _pending_install != nullptr ||
          hard_state{_term, _vote} != _persisted || _commit > _applied || !_ready_reads.empty() ||
          (_role == raft::role::leader && (_broadcast_append || _broadcast_heartbeat));
 }
@@ -815,6 +922,10 @@ ready raft_core::drain() {
     read_entries(_applied + 1, until, ~std::size_t{0}, r.committed);
     _applied = r.committed.back().index;
   }
+  r.compacted = std::move(_pending_compaction);
+  r.installed = std::move(_pending_install);
+  _pending_compaction.reset();
+  _pending_install.reset();
   r.truncate_from = _truncate_from;
   _truncate_from.reset();
   _unstable_first = last_index() + 1;

@@ -10,8 +10,9 @@
 // replication with batching, pipelining and fast backtracking, commit of current-term
 // entries only (§5.4.2), leadership transfer (thesis §3.10), read index (thesis §6.4) and
 // single-server membership changes with learners (thesis §4.1, with the fix of
-// raft-dev "bug in single-server membership changes", 2015). Snapshots are not here yet
-// (TODO(#5)).
+// raft-dev "bug in single-server membership changes", 2015), and snapshots: the state
+// machine compacts the log up to what it applied, and a follower whose next entry is
+// compacted receives the snapshot (Raft §7).
 //
 // Cost: a group is one object of a few hundred bytes plus its uncommitted entries and
 // per-peer progress; no threads, no timers. Many groups share one random_source.
@@ -60,6 +61,7 @@ struct config {
   std::size_t entry_bytes_max = 1 << 20;           // largest proposal
   std::size_t apply_entries_max = 256;             // committed entries handed out per ready
   std::size_t pending_reads_max = 1024;            // read index requests awaiting a quorum
+  std::size_t snapshot_bytes_max = 64 << 20;       // state machine data in one snapshot
   raft::mutation mutation = raft::mutation::none;  // ignored outside mutant builds
 };
 
@@ -73,13 +75,22 @@ struct read_state {
 };
 
 /// What the core asks of its driver, in this order:
-/// 1. persist: truncate the log from `truncate_from`, append `entries`, write
+/// 1. persist: store `compacted` or `installed` (at most one is set) as the log's
+///    snapshot, then truncate the log from `truncate_from`, append `entries`, write
 ///    `term_and_vote`, and sync all of it;
 /// 2. send `messages` (only after 1 is durable: a vote or an acknowledgement promises it);
-/// 3. apply `committed` in order and serve `reads` once their index is applied.
-/// The log_store must show the persisted entries before the core is called again.
+/// 3. restore the state machine from `installed` if set, then apply `committed` in order
+///    and serve `reads` once their index is applied.
+/// The log_store must show the persisted snapshot and entries before the core is called
+/// again.
 struct ready {
   std::optional<hard_state> term_and_vote;
+  /// The state machine's compaction (raft_core::compact): drop the entries up to its
+  /// index and keep the ones after it.
+  std::shared_ptr<const snapshot> compacted;
+  /// A snapshot from the leader: it replaces the whole log (entries after it, if any,
+  /// come in `entries`) and the state machine's state. `committed` continues after it.
+  std::shared_ptr<const snapshot> installed;
   std::optional<log_index> truncate_from;
   std::vector<entry> entries;
   std::vector<message> messages;
@@ -91,12 +102,13 @@ struct ready {
 /// Lifetime: `store` and `random` must outlive the core.
 class raft_core {
  public:
-  /// Restarts from what a previous incarnation persisted: `persisted` term and vote and
-  /// the log in `store`. Starts as a follower with commit index 0; committed entries are
-  /// handed out again as the commit index is relearnt. Requires: cfg.voters not empty; at most 64
-  /// members. Scans the persisted log for membership entries (O(log size) until snapshots carry the
-  /// membership,
-  /// TODO(#5)).
+  /// Restarts from what a previous incarnation persisted: `persisted` term and vote, and
+  /// the snapshot and log in `store`. Starts as a follower with commit and applied index
+  /// at the snapshot's (0 without one): the driver restores the state machine from the
+  /// snapshot, and the entries after it are handed out again as the commit index is
+  /// relearnt. The membership is the snapshot's, or the bootstrap one, overridden by
+  /// membership entries in the log tail (a scan of the tail only). Requires: cfg.voters
+  /// not empty; at most 64 members.
   raft_core(config cfg, const hard_state& persisted, const log_store& store, random_source& random);
   raft_core(const raft_core&) = delete;
   raft_core& operator=(const raft_core&) = delete;
@@ -137,6 +149,13 @@ class raft_core {
   /// leadership first), learner_behind (its match is below the commit index).
   [[nodiscard]] result<log_index> change_membership(change what, node_id node);
 
+  /// Replaces the log up to `index` by a snapshot holding `state`, the state machine's
+  /// data once it applied every entry up to `index`; the driver persists it from the next
+  /// ready (`compacted`). Followers that need a compacted entry then get the snapshot.
+  /// An `index` at or below the current snapshot does nothing. Errors: not_applied
+  /// (`index` above applied_index()), snapshot_too_large (config::snapshot_bytes_max).
+  [[nodiscard]] result<void> compact(log_index index, std::vector<std::byte> state);
+
   /// True when drain() would return something to do.
   [[nodiscard]] bool has_ready() const;
   /// Takes the pending work. The driver must carry it out (see `ready`) before it calls
@@ -149,15 +168,20 @@ class raft_core {
   /// The leader of the current term as far as this node knows, or node_none.
   [[nodiscard]] node_id leader() const { return _leader; }
   [[nodiscard]] log_index commit_index() const { return _commit; }
-  /// The last index handed out for applying.
+  /// The last index handed out for applying (or restored from a snapshot).
   [[nodiscard]] log_index applied_index() const { return _applied; }
+  /// The index the log starts after: the latest snapshot's, 0 without one.
+  [[nodiscard]] log_index snapshot_index() const {
+    return _snapshot ? _snapshot->index : log_index(0);
+  }
   [[nodiscard]] log_index last_index() const;
   /// The membership in effect: the last membership entry in this node's log (committed
   /// or not), else the bootstrap one.
   [[nodiscard]] const raft::membership& membership() const { return _memberships.back().second; }
   /// True when this node votes in the membership in effect.
   [[nodiscard]] bool is_voter() const { return _self_position < _voter_count; }
-  /// The term of the entry at `index` in this node's log. Requires: 0 <= index <= last.
+  /// The term of the entry at `index` in this node's log.
+  /// Requires: snapshot_index() <= index <= last_index().
   [[nodiscard]] term_id term_at(log_index index) const;
 
  private:
@@ -205,9 +229,11 @@ class raft_core {
   void handle_append_response(const message& m);
   void handle_heartbeat(const message& m);
   void handle_heartbeat_response(const message& m);
+  void handle_install_snapshot(const message& m);
 
   void send(message m);
   void send_append(std::size_t position);
+  void send_snapshot(std::size_t position);
   void send_heartbeats(std::uint64_t context);
   void become_probe(progress& pr, log_index next);
   void maybe_commit();
@@ -240,6 +266,11 @@ class raft_core {
   std::vector<entry> _unstable;  // not yet handed out for persisting
   log_index _unstable_first{1};
   std::optional<log_index> _truncate_from;
+  // The latest snapshot, persisted or not; the log starts after it. The pending ones go
+  // out with the next ready.
+  std::shared_ptr<const snapshot> _snapshot;
+  std::shared_ptr<const snapshot> _pending_compaction;
+  std::shared_ptr<const snapshot> _pending_install;
 
   log_index _commit{0};
   log_index _applied{0};

@@ -23,27 +23,34 @@
 namespace caudal::raft {
 namespace {
 
-/// A log in memory; the cluster writes each ready to it before calling the core again.
+/// A log in memory, after its snapshot if any; the cluster writes each ready to it
+/// before calling the core again.
 class memory_log final : public log_store {
  public:
   [[nodiscard]] log_index last_index() const override {
-    return log_index(static_cast<std::int64_t>(entries.size()));
+    return base() + static_cast<std::int64_t>(entries.size());
   }
   [[nodiscard]] term_id term_at(log_index index) const override {
-    return index() == 0 ? term_id(0) : entries.at(static_cast<std::size_t>(index() - 1)).term;
+    if (index == base()) return snap ? snap->term : term_id(0);
+    return entries.at(static_cast<std::size_t>(index - base() - 1)).term;
   }
   void read(log_index first, log_index last_inclusive, std::size_t bytes_max,
             std::vector<entry>& out) const override {
     std::size_t bytes = 0;
     for (log_index i = first; i <= last_inclusive; i = i + 1) {
-      const entry& e = entries.at(static_cast<std::size_t>(i() - 1));
+      const entry& e = entries.at(static_cast<std::size_t>(i - base() - 1));
       if (i > first && bytes + e.data.size() > bytes_max) break;
       bytes += e.data.size();
       out.push_back(e);
     }
   }
+  [[nodiscard]] std::shared_ptr<const snapshot> latest_snapshot() const override { return snap; }
 
-  std::vector<entry> entries;
+  /// The index the entries start after.
+  [[nodiscard]] log_index base() const { return snap ? snap->index : log_index(0); }
+
+  std::shared_ptr<const snapshot> snap;
+  std::vector<entry> entries;  // from base() + 1 on
 };
 
 /// Which messages a step of a scenario lets through; the rest are lost.
@@ -112,6 +119,11 @@ class cluster {
   }
   [[nodiscard]] const hard_state& persisted(int i) { return at(i).state; }
   std::vector<read_state>& reads(int i) { return at(i).reads; }
+  /// The snapshots node i's state machine was restored from, in order.
+  [[nodiscard]] const std::vector<std::shared_ptr<const snapshot>>& restored(int i) {
+    return at(i).restored;
+  }
+  [[nodiscard]] const memory_log& store(int i) { return at(i).log; }
   std::vector<message>& net() { return _net; }
   /// Indexes at which two nodes (in any incarnation) applied different entries.
   [[nodiscard]] int safety_violations() const { return _violations; }
@@ -121,8 +133,18 @@ class cluster {
     node& n = at(i);
     while (n.core && n.core->has_ready()) {
       ready r = n.core->drain();
+      if (r.compacted) {
+        n.log.entries.erase(n.log.entries.begin(),
+                            n.log.entries.begin() + (r.compacted->index - n.log.base()));
+        n.log.snap = r.compacted;
+      }
+      if (r.installed) {
+        n.log.entries.clear();
+        n.log.snap = r.installed;
+        n.restored.push_back(r.installed);
+      }
       if (r.truncate_from) {
-        n.log.entries.resize(static_cast<std::size_t>(*r.truncate_from - log_index(1)));
+        n.log.entries.resize(static_cast<std::size_t>(*r.truncate_from - n.log.base() - 1));
       }
       for (entry& e : r.entries)
         n.log.entries.push_back(std::move(e));
@@ -192,6 +214,7 @@ class cluster {
     std::unique_ptr<random_source> random;
     std::unique_ptr<raft_core> core;
     std::vector<read_state> reads;
+    std::vector<std::shared_ptr<const snapshot>> restored;
   };
   node& at(int i) { return _nodes.at(static_cast<std::size_t>(i - 1)); }
 
@@ -599,6 +622,126 @@ TEST(mutations, figure_8_catches_commit_old_term_by_count) {
   EXPECT_GT(out.safety_violations, 0);
 }
 #endif
+
+// ---------------------------------------------------------------------------------------
+// Snapshots and log compaction (Raft §7)
+
+TEST(snapshot, compaction_needs_applied_entries_and_keeps_the_tail) {
+  cluster c(3);
+  c.start_all();
+  c.elect(1);
+  for (const char* v : {"a", "b", "c"})
+    ASSERT_TRUE(c.core(1).propose(bytes(v)).has_value());
+  c.process(1);
+  c.settle();
+  ASSERT_EQ(c.core(1).applied_index(), log_index(4));
+  EXPECT_EQ(c.core(1).compact(log_index(5), bytes("s")).error(),
+            make_error_code(errc::not_applied));
+  ASSERT_TRUE(c.core(1).compact(log_index(3), bytes("s")).has_value());
+  c.process(1);
+  EXPECT_EQ(c.core(1).snapshot_index(), log_index(3));
+  ASSERT_NE(c.store(1).snap, nullptr);
+  EXPECT_EQ(c.store(1).snap->term, term_id(1));
+  EXPECT_EQ(c.store(1).snap->membership.voters.size(), 3u);
+  EXPECT_EQ(c.log_terms(1), (std::vector<std::int64_t>{1}));  // entry 4 stays
+  // At or below the snapshot: nothing to do.
+  EXPECT_TRUE(c.core(1).compact(log_index(2), bytes("t")).has_value());
+  EXPECT_FALSE(c.core(1).has_ready());
+}
+
+// Node 3 is cut off while the leader commits and compacts past everything node 3 holds.
+// Back in touch, it cannot be sent the entries it needs, so it gets the snapshot (one
+// message), restores its state machine from it and continues with the entries after it.
+// Then the leader restarts from its snapshot and log tail alone.
+TEST(snapshot, a_follower_behind_the_compacted_log_installs_the_snapshot) {
+  cluster c(3);
+  c.start_all();
+  c.elect(1);
+  const auto isolated = cut_off(node_id(3));
+  for (const char* v : {"a", "b", "c"})
+    ASSERT_TRUE(c.core(1).propose(bytes(v)).has_value());
+  c.process(1);
+  c.settle(isolated);
+  ASSERT_EQ(c.core(1).applied_index(), log_index(4));
+  ASSERT_TRUE(c.core(1).compact(log_index(4), bytes("state at 4")).has_value());
+  ASSERT_TRUE(c.core(1).propose(bytes("d")).has_value());
+  c.process(1);
+  c.settle(isolated);
+  EXPECT_EQ(c.core(3).last_index(), log_index(1));
+
+  // The AppendEntries lost to the cut leave node 3 stalled; two heartbeat rounds without
+  // progress send the leader back to probing, which finds the entries compacted.
+  int snapshots_sent = 0;
+  const auto count_snapshots = [&](const message& m) {
+    snapshots_sent += m.type == message_type::install_snapshot ? 1 : 0;
+    return true;
+  };
+  for (int round = 0; round < 3; ++round) {
+    c.tick(1, config{}.heartbeat_interval_ticks);
+    c.settle(count_snapshots);
+  }
+  EXPECT_EQ(snapshots_sent, 1);
+  ASSERT_EQ(c.restored(3).size(), 1u);
+  EXPECT_EQ(c.restored(3)[0]->index, log_index(4));
+  EXPECT_EQ(c.restored(3)[0]->data, bytes("state at 4"));
+  EXPECT_EQ(c.core(3).snapshot_index(), log_index(4));
+  EXPECT_EQ(c.log_terms(3), (std::vector<std::int64_t>{1}));  // "d" after the snapshot
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(c.core(i).commit_index(), log_index(5)) << i;
+    EXPECT_EQ(c.core(i).applied_index(), log_index(5)) << i;
+  }
+  EXPECT_EQ(c.safety_violations(), 0);
+
+  c.crash(1);
+  c.start(1);
+  EXPECT_EQ(c.core(1).snapshot_index(), log_index(4));
+  EXPECT_EQ(c.core(1).commit_index(), log_index(4));  // the snapshot is committed
+  EXPECT_EQ(c.core(1).applied_index(), log_index(4));
+  EXPECT_EQ(c.core(1).last_index(), log_index(5));
+  EXPECT_EQ(c.core(1).membership().voters.size(), 3u);
+  c.elect(2);
+  ASSERT_TRUE(c.core(2).propose(bytes("e")).has_value());
+  c.process(2);
+  c.settle();
+  c.tick(2, config{}.heartbeat_interval_ticks);
+  c.settle();
+  for (int i = 1; i <= 3; ++i)
+    EXPECT_EQ(c.core(i).commit_index(), log_index(7)) << i;
+  EXPECT_EQ(c.safety_violations(), 0);
+}
+
+// The snapshot carries the membership of the prefix it replaces: a learner added, then
+// compacted away everywhere, is still a member after a restart from the snapshot, and
+// the learner, cut off until then, learns the membership from the next leader's snapshot.
+TEST(snapshot, carries_the_membership_of_the_compacted_prefix) {
+  cluster c(4, config{}, 3);
+  c.start_all();
+  c.elect(1);
+  const auto without_4 = cut_off(node_id(4));
+  ASSERT_TRUE(c.core(1).change_membership(raft_core::change::add_learner, node_id(4)).has_value());
+  c.process(1);
+  c.settle(without_4);
+  c.tick(1, config{}.heartbeat_interval_ticks);
+  c.settle(without_4);
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_EQ(c.core(i).applied_index(), log_index(2)) << i;
+    ASSERT_TRUE(c.core(i).compact(log_index(2), bytes("m")).has_value());
+    c.process(i);
+  }
+  ASSERT_EQ(c.store(1).snap->membership.learners, std::vector<node_id>{node_id(4)});
+  c.crash(1);
+  c.start(1);
+  EXPECT_EQ(c.core(1).membership().learners, std::vector<node_id>{node_id(4)});
+  c.elect(2);
+  for (int round = 0; round < 3; ++round) {
+    c.tick(2, config{}.heartbeat_interval_ticks);
+    c.settle();
+  }
+  ASSERT_EQ(c.restored(4).size(), 1u);
+  EXPECT_EQ(c.core(4).membership().learners, std::vector<node_id>{node_id(4)});
+  EXPECT_EQ(c.core(4).commit_index(), c.core(2).commit_index());
+  EXPECT_EQ(c.safety_violations(), 0);
+}
 
 // ---------------------------------------------------------------------------------------
 // Read index (thesis §6.4)

@@ -1,14 +1,15 @@
 #pragma once
 
 // The vocabulary of the Raft core: strong types for terms, log indexes and node ids, the
-// log entry, the durable term/vote record and the one message type every RPC travels in.
-// Wire encoding of these is a later step (docs/formats/, TODO(#5)); the core never
+// log entry, the snapshot, the durable term/vote record and the one message type every RPC
+// travels in. The driver encodes them (docs/formats/raft-rpc.md); the core never
 // serialises anything itself.
 
 #include "base/named_type.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace caudal::raft {
@@ -74,6 +75,19 @@ struct entry {
   friend bool operator==(const entry&, const entry&) = default;
 };
 
+/// The state machine after applying every entry up to `index`, which stands in for
+/// those entries: the log continues after it. `term` is the entry at `index`'s term (the
+/// §5.3 consistency check of the next entry needs it) and `membership` the one in effect
+/// there (the log no longer holds its entry). `data` is opaque to the core.
+struct snapshot {
+  log_index index{0};
+  term_id term{0};
+  raft::membership membership;
+  std::vector<std::byte> data;
+
+  friend bool operator==(const snapshot&, const snapshot&) = default;
+};
+
 /// What must survive a crash before the node acts on it (Raft §5.1, Figure 2): the
 /// current term and the vote cast in it. Commit index is volatile and recomputed.
 struct hard_state {
@@ -95,6 +109,8 @@ enum class message_type : std::uint8_t {
   heartbeat,           // commit: min(leader commit, peer's match); context: read index round
   heartbeat_response,  // context echoed back
   timeout_now,         // leadership transfer: campaign now, skipping pre-vote (Raft §3.10)
+  install_snapshot,    // snapshot: the leader's, for a follower whose next entry it compacted;
+                       // answered by an append_response matching the snapshot's index
 };
 
 /// A message from one member to another; `to` is where the driver delivers it.
@@ -114,6 +130,9 @@ struct message {
   term_id hint_term{0};
   std::uint64_t context = 0;  // read index round (heartbeats)
   bool transfer = false;      // vote_request caused by timeout_now: ignore leader leases
+  // install_snapshot: shared, since copies of a message (retries, the simulator's
+  // duplicates) must not copy the state machine. Bounded by config::snapshot_bytes_max.
+  std::shared_ptr<const raft::snapshot> snapshot;
 };
 
 }  // namespace caudal::raft
