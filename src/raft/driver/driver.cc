@@ -38,6 +38,7 @@ struct held_output {
   std::vector<message> messages;
   std::vector<entry> committed;
   std::vector<read_state> reads;
+  std::shared_ptr<const snapshot> installed;  // restore the state machine from it first
 };
 
 struct pending_proposal {
@@ -108,6 +109,11 @@ class driver::impl {
                    "raft driver state touched off its loop thread");
   }
   void pump(group_state& g);
+  void drain_all(group_state& g);
+  // Compacts the log when compact_entries applied entries follow the snapshot; true if
+  // the core then has a ready to carry out.
+  bool maybe_compact(group_state& g);
+  void fail_proposals_through(group_state& g, log_index last, driver_errc why);
   void release(group_state& g);
   void maybe_sync(group_state& g);
   void on_synced(group_state& g, std::uint64_t seq, std::error_code ec);
@@ -122,6 +128,8 @@ class driver::impl {
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> _work;
   detail::transport_counters _counters;
   std::atomic<std::uint64_t> _syncs{0};
+  std::atomic<std::uint64_t> _compactions{0};
+  std::atomic<std::uint64_t> _installs{0};
   detail::transport _transport;
   asio::steady_timer _tick_timer;
   asio::steady_timer::time_point _next_tick;
@@ -147,6 +155,13 @@ result<void> driver::impl::add_group(group_id id, config core_config, state_mach
   g->log = std::move(*log);
   g->random = std::make_unique<random_source>(_random.next());
   g->sm = &sm;
+  if (auto snap = g->log->latest_snapshot()) {
+    // The core starts with its applied index at the snapshot; the state machine too.
+    sm.restore(snap->data);
+    g->applied = snap->index;
+  }
+  CAUDAL_ASSERT(core_config.snapshot_bytes_max + (1U << 20) <= frame_bytes_max,
+                "snapshots of {} bytes would not fit a frame", core_config.snapshot_bytes_max);
   g->core = std::make_unique<raft_core>(std::move(core_config), g->log->recovered_hard_state(),
                                         *g->log, *g->random);
   spdlog::info("raft: group {} opened: term {}, vote {}, last index {}, {} torn bytes cut", id,
@@ -243,26 +258,11 @@ group_state* driver::impl::find(group_id id) {
 
 void driver::impl::pump(group_state& g) {
   assert_on_loop();
-  while (g.core->has_ready()) {
-    ready r = g.core->drain();
-    // Persist: written now, so the core sees its log in the store on its next call; made
-    // durable by a sync job, which the outputs below wait for.
-    const bool writes = r.term_and_vote || r.truncate_from || !r.entries.empty();
-    if (auto w = g.log->write(r.truncate_from, r.entries); !w) {
-      // A failed write leaves the log in an unknown state; going on could acknowledge
-      // what is not on disk. Crash and let recovery cut the tail.
-      CAUDAL_ASSERT(false, "raft: group {}: log write failed: {}", g.id, w.error().message());
-    }
-    if (r.term_and_vote) g.unsynced_hard_state = r.term_and_vote;
-    if (r.truncate_from) fail_proposals_from(g, *r.truncate_from);
-    if (writes) ++g.written_seq;
-    if (!r.messages.empty() || !r.committed.empty() || !r.reads.empty()) {
-      g.held.push_back(held_output{g.written_seq, std::move(r.messages), std::move(r.committed),
-                                   std::move(r.reads)});
-    }
-  }
-  release(g);
-  maybe_sync(g);
+  do {
+    drain_all(g);
+    release(g);
+    maybe_sync(g);
+  } while (maybe_compact(g));
   if (g.core->role() != role::leader && !g.reads_confirming.empty()) {
     // A leader that steps down drops its pending read rounds; nothing else would ever
     // complete them.
@@ -272,6 +272,57 @@ void driver::impl::pump(group_state& g) {
   }
 }
 
+void driver::impl::drain_all(group_state& g) {
+  while (g.core->has_ready()) {
+    ready r = g.core->drain();
+    // Snapshots first (ready's order): both are written and synced at once, on the loop.
+    // They are rare, and a sync job writing them could race a later one's file changes.
+    if (r.compacted) {
+      if (auto c = g.log->compact(r.compacted); !c) {
+        CAUDAL_ASSERT(false, "raft: group {}: writing a snapshot failed: {}", g.id,
+                      c.error().message());
+      }
+      _compactions.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (r.installed) {
+      if (auto i = g.log->install(r.installed); !i) {
+        CAUDAL_ASSERT(false, "raft: group {}: installing a snapshot failed: {}", g.id,
+                      i.error().message());
+      }
+      _installs.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("raft: group {}: installed the leader's snapshot at {} (term {})", g.id,
+                   r.installed->index, r.installed->term);
+      fail_proposals_through(g, r.installed->index, driver_errc::outcome_unknown);
+    }
+    // Persist: written now, so the core sees its log in the store on its next call; made
+    // durable by a sync job, which the outputs below wait for.
+    const bool writes =
+        r.term_and_vote || r.truncate_from || !r.entries.empty() || r.installed != nullptr;
+    if (auto w = g.log->write(r.truncate_from, r.entries); !w) {
+      // A failed write leaves the log in an unknown state; going on could acknowledge
+      // what is not on disk. Crash and let recovery cut the tail.
+      CAUDAL_ASSERT(false, "raft: group {}: log write failed: {}", g.id, w.error().message());
+    }
+    if (r.term_and_vote) g.unsynced_hard_state = r.term_and_vote;
+    if (r.truncate_from) fail_proposals_from(g, *r.truncate_from);
+    if (writes) ++g.written_seq;
+    if (!r.messages.empty() || !r.committed.empty() || !r.reads.empty() || r.installed) {
+      g.held.push_back(held_output{g.written_seq, std::move(r.messages), std::move(r.committed),
+                                   std::move(r.reads), std::move(r.installed)});
+    }
+  }
+}
+
+bool driver::impl::maybe_compact(group_state& g) {
+  if (_config.compact_entries <= 0 || _stopping) return false;
+  if (g.applied - g.core->snapshot_index() < _config.compact_entries) return false;
+  if (auto r = g.core->compact(g.applied, g.sm->snapshot()); !r) {
+    spdlog::warn("raft: group {}: cannot compact to {}: {}", g.id, g.applied, r.error().message());
+    return false;
+  }
+  return true;
+}
+
 void driver::impl::release(group_state& g) {
   while (!g.held.empty() && g.held.front().sync_seq <= g.synced_seq) {
     held_output out = std::move(g.held.front());
@@ -279,6 +330,10 @@ void driver::impl::release(group_state& g) {
     if (_stopping) continue;
     for (const message& m : out.messages)
       _transport.send(g.id, m);
+    if (out.installed) {
+      g.sm->restore(out.installed->data);
+      g.applied = out.installed->index;
+    }
     for (const entry& e : out.committed)
       apply(g, e);
     for (const read_state& rs : out.reads) {
@@ -316,6 +371,16 @@ void driver::impl::apply(group_state& g, const entry& e) {
   }
 }
 
+void driver::impl::fail_proposals_through(group_state& g, log_index last, driver_errc why) {
+  std::vector<propose_callback> failed;
+  while (!g.proposals.empty() && g.proposals.begin()->first <= last) {
+    failed.push_back(std::move(g.proposals.begin()->second.done));
+    g.proposals.erase(g.proposals.begin());
+  }
+  for (auto& done : failed)
+    done(why);
+}
+
 void driver::impl::fail_proposals_from(group_state& g, log_index first) {
   // Completed outside the loop over the map: a callback may propose again.
   std::vector<propose_callback> lost;
@@ -348,8 +413,7 @@ void driver::impl::on_synced(group_state& g, std::uint64_t seq, std::error_code 
   CAUDAL_ASSERT(!ec, "raft: group {}: fsync failed: {}", g.id, ec.message());
   g.sync_running = false;
   g.synced_seq = seq;
-  release(g);
-  maybe_sync(g);
+  pump(g);
 }
 
 void driver::impl::propose(group_id id, std::vector<std::byte> data, propose_callback done) {
@@ -396,6 +460,8 @@ driver_stats driver::impl::stats() const {
   s.frames_received = _counters.frames_received.load(std::memory_order_relaxed);
   s.frames_rejected = _counters.frames_rejected.load(std::memory_order_relaxed);
   s.syncs = _syncs.load(std::memory_order_relaxed);
+  s.compactions = _compactions.load(std::memory_order_relaxed);
+  s.snapshots_installed = _installs.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -40,6 +40,9 @@ struct driver_config {
   std::int32_t reconnect_ms_min = 20;           // connect backoff starts here and doubles
   std::int32_t reconnect_ms_max = 500;          // up to this
   std::uint64_t seed = 0;                       // election timeout randomness; 0: from the OS
+  // Compact a group's log once this many applied entries follow its snapshot (the state
+  // machine's snapshot() replaces them); 0: never.
+  std::int64_t compact_entries = 0;
 };
 
 /// Applies one group's committed entries. Runs on the driver's loop thread, in log order;
@@ -54,6 +57,12 @@ class state_machine {
   /// Applies `e`, which every member applies at the same index (leader no-ops and
   /// membership entries included: a state machine skips what it does not interpret).
   virtual void apply(const entry& e) = 0;
+  /// The state after every entry applied so far, to compact the log with. Called only
+  /// when driver_config::compact_entries is set.
+  [[nodiscard]] virtual std::vector<std::byte> snapshot() const = 0;
+  /// Replaces the whole state by `data`, a snapshot() taken by a member: the leader's,
+  /// sent to a follower that fell behind its compaction, or this node's own at start-up.
+  virtual void restore(const std::vector<std::byte>& data) = 0;
 };
 
 /// A group's state as its core sees it, for clients looking for the leader and for tests.
@@ -87,6 +96,8 @@ struct driver_stats {
   std::uint64_t frames_received = 0;
   std::uint64_t frames_rejected = 0;  // failed to decode; the connection was closed
   std::uint64_t syncs = 0;
+  std::uint64_t compactions = 0;          // snapshots this node took of its state machines
+  std::uint64_t snapshots_installed = 0;  // leaders' snapshots that replaced a log here
 };
 
 /// One node's Raft groups on one event loop thread (no thread per group).

@@ -5,6 +5,7 @@
 
 #include "raft/driver/driver.h"
 
+#include "base/bytes.h"
 #include "raft/driver/errc.h"
 
 #include <gtest/gtest.h>
@@ -18,7 +19,9 @@
 #include <future>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 namespace caudal::raft {
 namespace {
@@ -50,6 +53,27 @@ class recording_stm final : public state_machine {
   std::vector<std::string> values() const {
     std::lock_guard lock(_mutex);
     return _values;
+  }
+  // The values joined by newlines (they hold none).
+  std::vector<std::byte> snapshot() const override {
+    std::lock_guard lock(_mutex);
+    std::string joined;
+    for (const auto& v : _values)
+      joined += v + "\n";
+    const auto b = as_bytes(std::string_view(joined));
+    return {b.begin(), b.end()};
+  }
+  void restore(const std::vector<std::byte>& data) override {
+    std::lock_guard lock(_mutex);
+    _values.clear();
+    std::string value;
+    for (std::byte b : data) {
+      if (b != std::byte{'\n'}) {
+        value += static_cast<char>(b);
+        continue;
+      }
+      _values.push_back(std::exchange(value, {}));
+    }
   }
 
  private:
@@ -84,6 +108,7 @@ class driver_cluster : public ::testing::Test {
     c.peers = _peers;
     c.data_dir = _dir / fmt::format("node-{}", i + 1);
     c.tick_ms = 10;
+    c.compact_entries = _compact_entries;
     auto d = std::make_unique<driver>(c);
     for (int g = 0; g < group_count; ++g) {
       auto& stm = _stms[static_cast<std::size_t>(i)][static_cast<std::size_t>(g)];
@@ -151,6 +176,7 @@ class driver_cluster : public ::testing::Test {
   }
 
   std::int32_t _heartbeat_ticks = 3;
+  std::int64_t _compact_entries = 0;
   fs::path _dir;
   std::vector<peer_address> _peers;
   std::array<std::unique_ptr<driver>, node_count> _drivers;
@@ -193,6 +219,42 @@ TEST_F(driver_cluster, groups_elect_commit_and_a_restarted_node_catches_up) {
     EXPECT_GT(s.syncs, 0u);
     EXPECT_EQ(s.frames_rejected, 0u);
   }
+}
+
+// Compaction every ten entries, so that a node that was down past a compaction can only
+// catch up through the leader's snapshot.
+class driver_cluster_compacting : public driver_cluster {
+ protected:
+  void SetUp() override {
+    _compact_entries = 10;
+    driver_cluster::SetUp();
+  }
+};
+
+TEST_F(driver_cluster_compacting, a_node_behind_a_compaction_catches_up_from_a_snapshot) {
+  const int leader = wait_for_leader(group_id(0));
+  ASSERT_GE(leader, 0);
+  std::vector<std::string> committed;
+  for (int k = 0; k < 5; ++k) {
+    committed.push_back(fmt::format("s{}", k));
+    ASSERT_TRUE(propose(leader, group_id(0), committed.back()));
+  }
+  const int follower = (leader + 1) % node_count;
+  _drivers[static_cast<std::size_t>(follower)].reset();
+  for (int k = 5; k < 40; ++k) {
+    committed.push_back(fmt::format("s{}", k));
+    auto r = propose(leader, group_id(0), committed.back());
+    ASSERT_TRUE(r) << r.error().message();
+  }
+  start(follower);
+  wait_until_applied_everywhere(group_id(0), committed);
+  EXPECT_GE(_drivers[static_cast<std::size_t>(leader)]->stats().compactions, 3u);
+  EXPECT_GE(_drivers[static_cast<std::size_t>(follower)]->stats().snapshots_installed, 1u);
+
+  // Restarting a node that compacted restores its state machine from its own snapshot.
+  _drivers[static_cast<std::size_t>(leader)].reset();
+  start(leader);
+  wait_until_applied_everywhere(group_id(0), committed);
 }
 
 // Heartbeats every tick, so that every group a node leads heartbeats in the same timer

@@ -24,6 +24,8 @@ class category final : public std::error_category {
         return "unknown group";
       case driver_errc::stopped:
         return "driver stopped";
+      case driver_errc::outcome_unknown:
+        return "proposal outcome unknown: a snapshot replaced the log";
     }
     return "unknown raft driver error";
   }

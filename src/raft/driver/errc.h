@@ -16,6 +16,7 @@ enum class driver_errc {
   proposal_lost,        // another leader's entry took the proposal's index
   unknown_group,        // no group with that id runs on this node
   stopped,              // the driver stopped before the proposal completed
+  outcome_unknown,      // a leader's snapshot replaced the log under the proposal
 };
 
 /// The category of driver_errc values ("raft.driver").

@@ -23,8 +23,12 @@ inline constexpr std::size_t log_file_header_bytes = 8;
 /// The fixed part of a log record: CRC, size, term, index, kind.
 inline constexpr std::size_t log_record_fixed_bytes = 25;
 
-/// One group's log and hard state. The whole log is also held in memory, so the
-/// log_store reads never block (until snapshots bound the log, TODO(#5)).
+/// One group's log, snapshot and hard state. The log after the snapshot is also held in
+/// memory, so the log_store reads never block; compaction bounds it. The file keeps the
+/// compacted records until an install resets it (reclaiming their space is TODO(#5)).
+/// Invariant: the file's records are contiguous and, when the snapshot's index is among
+/// them, its record has the snapshot's term; the entries in memory are those after the
+/// snapshot.
 ///
 /// Threads: everything but sync() runs on the group's event loop. sync() may run on a
 /// worker thread concurrently with write() and the reads: it touches only descriptors.
@@ -42,6 +46,9 @@ class file_log final : public log_store {
   [[nodiscard]] term_id term_at(log_index index) const override;
   void read(log_index first, log_index last_inclusive, std::size_t bytes_max,
             std::vector<entry>& out) const override;
+  [[nodiscard]] std::shared_ptr<const snapshot> latest_snapshot() const override {
+    return _snapshot;
+  }
 
   /// The term and vote found by open().
   [[nodiscard]] const hard_state& recovered_hard_state() const { return _recovered; }
@@ -53,6 +60,15 @@ class file_log final : public log_store {
   /// gap. I/O errors are returned; the caller must not go on (the log may be half written).
   [[nodiscard]] result<void> write(std::optional<log_index> truncate_from,
                                    const std::vector<entry>& entries);
+  /// Makes `s` the snapshot, durably (blocks on fsync), and drops the entries up to its
+  /// index, which the file keeps. Requires: s->index is in the log and above the current
+  /// snapshot, with the same term (the state machine's own compaction).
+  [[nodiscard]] result<void> compact(std::shared_ptr<const snapshot> s);
+  /// Makes `s` the snapshot durably (blocks on fsync), then empties the log: the leader's
+  /// snapshot replaces it (Raft §7) and entries continue at s->index + 1. The emptied file
+  /// is synced with the next sync(); a crash before leaves the old records, which open()
+  /// drops because they do not hold the snapshot's last entry.
+  [[nodiscard]] result<void> install(std::shared_ptr<const snapshot> s);
   /// Makes every write() that returned before this call durable, after replacing the hard
   /// state with `term_and_vote` if given (durably too). Blocks on fsync.
   [[nodiscard]] result<void> sync(const std::optional<hard_state>& term_and_vote) const;
@@ -61,17 +77,22 @@ class file_log final : public log_store {
   file_log(std::filesystem::path dir, storage::file log_file);
   [[nodiscard]] result<void> recover();
   [[nodiscard]] std::uint32_t last_crc() const;
+  [[nodiscard]] log_index first_index() const;
+  [[nodiscard]] result<void> write_snapshot(const snapshot& s) const;
+  [[nodiscard]] result<void> reset_file();
 
   std::filesystem::path _dir;
   storage::file _file;
   hard_state _recovered;
   std::uint64_t _torn_bytes = 0;
-  std::vector<entry> _entries;            // index i at [i - 1]
+  std::shared_ptr<const snapshot> _snapshot;
+  std::vector<entry> _entries;            // index first_index() + i at [i]
   std::vector<std::uint64_t> _positions;  // file position of each entry's record
   // Each record's CRC. A record's CRC is seeded with its predecessor's, so a stale record
   // left behind a truncation that did not reach the disk cannot pass as the successor
   // of the records written over the truncated ones.
   std::vector<std::uint32_t> _crcs;
+  std::uint32_t _base_crc = 0;  // of the record before _entries[0] in the file; 0 if none
   std::uint64_t _end = log_file_header_bytes;
 };
 

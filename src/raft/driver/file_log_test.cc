@@ -46,6 +46,12 @@ class file_log_test : public ::testing::Test {
     return out;
   }
 
+  static std::vector<entry> all_after(const file_log& log, std::int64_t first) {
+    std::vector<entry> out;
+    if (log.last_index()() >= first) log.read(log_index(first), log.last_index(), SIZE_MAX, out);
+    return out;
+  }
+
   fs::path log_path() const { return _dir / "raft.log"; }
 
   fs::path _dir;
@@ -177,6 +183,83 @@ TEST_F(file_log_test, a_stale_record_after_a_lost_truncation_is_cut) {
   EXPECT_EQ(log->last_index(), log_index(2));
   EXPECT_EQ(log->term_at(log_index(2)), term_id(2));
   EXPECT_EQ(log->torn_bytes(), stale.size());
+}
+
+std::shared_ptr<const snapshot> make_snapshot(std::int64_t index, std::int64_t term) {
+  auto s = std::make_shared<snapshot>();
+  s->index = log_index(index);
+  s->term = term_id(term);
+  s->membership = {{node_id(1), node_id(2), node_id(3)}, {}};
+  s->data.resize(100, std::byte{7});
+  return s;
+}
+
+TEST_F(file_log_test, compaction_keeps_the_tail_across_a_reopen) {
+  {
+    auto log = open();
+    ASSERT_TRUE(log->write(std::nullopt, {make(1, 1), make(1, 2), make(2, 3), make(2, 4)}));
+    ASSERT_TRUE(log->sync(std::nullopt));
+    ASSERT_TRUE(log->compact(make_snapshot(2, 1)));
+    EXPECT_EQ(log->last_index(), log_index(4));
+    EXPECT_EQ(log->term_at(log_index(2)), term_id(1));
+    EXPECT_EQ(all_after(*log, 3), (std::vector<entry>{make(2, 3), make(2, 4)}));
+    // Appends and truncations go on above the snapshot.
+    ASSERT_TRUE(log->write(log_index(4), {make(3, 4), make(3, 5)}));
+    ASSERT_TRUE(log->sync(std::nullopt));
+  }
+  auto log = open();
+  ASSERT_NE(log->latest_snapshot(), nullptr);
+  EXPECT_EQ(*log->latest_snapshot(), *make_snapshot(2, 1));
+  EXPECT_EQ(all_after(*log, 3), (std::vector<entry>{make(2, 3), make(3, 4), make(3, 5)}));
+  EXPECT_EQ(log->torn_bytes(), 0u);
+}
+
+TEST_F(file_log_test, an_install_replaces_the_log_across_a_reopen) {
+  {
+    auto log = open();
+    ASSERT_TRUE(log->write(std::nullopt, {make(1, 1), make(1, 2)}));
+    ASSERT_TRUE(log->sync(std::nullopt));
+    ASSERT_TRUE(log->install(make_snapshot(10, 4)));
+    EXPECT_EQ(log->last_index(), log_index(10));
+    EXPECT_EQ(log->term_at(log_index(10)), term_id(4));
+    ASSERT_TRUE(log->write(std::nullopt, {make(4, 11), make(5, 12)}));
+    ASSERT_TRUE(log->sync(std::nullopt));
+  }
+  auto log = open();
+  EXPECT_EQ(log->latest_snapshot()->index, log_index(10));
+  EXPECT_EQ(all_after(*log, 11), (std::vector<entry>{make(4, 11), make(5, 12)}));
+}
+
+// A crash after the installed snapshot is durable but before the emptied log is: the old
+// records do not hold the snapshot's last entry, so they are dropped, not continued.
+TEST_F(file_log_test, old_records_after_a_crashed_install_are_dropped) {
+  {
+    auto log = open();
+    ASSERT_TRUE(log->write(std::nullopt, {make(1, 1), make(1, 2), make(1, 3)}));
+    ASSERT_TRUE(log->sync(std::nullopt));
+  }
+  const auto log_bytes = fs::file_size(log_path());
+  {
+    auto log = open();
+    ASSERT_TRUE(log->install(make_snapshot(2, 2)));  // term 2 at index 2: not ours
+  }
+  fs::resize_file(log_path(), 0);
+  {
+    // Put the old records back as if the emptying never reached the disk.
+    auto fresh = file_log::open(_dir / "old");
+    ASSERT_TRUE(fresh);
+    ASSERT_TRUE((*fresh)->write(std::nullopt, {make(1, 1), make(1, 2), make(1, 3)}));
+    ASSERT_TRUE((*fresh)->sync(std::nullopt));
+    fs::copy_file(_dir / "old" / "raft.log", log_path(), fs::copy_options::overwrite_existing);
+  }
+  ASSERT_EQ(fs::file_size(log_path()), log_bytes);
+  auto log = open();
+  EXPECT_EQ(log->last_index(), log_index(2));
+  EXPECT_EQ(log->term_at(log_index(2)), term_id(2));
+  ASSERT_TRUE(log->write(std::nullopt, {make(2, 3)}));
+  ASSERT_TRUE(log->sync(std::nullopt));
+  auto again = open();
+  EXPECT_EQ(all_after(*again, 3), (std::vector<entry>{make(2, 3)}));
 }
 
 TEST_F(file_log_test, garbage_without_a_header_starts_an_empty_log) {

@@ -29,6 +29,8 @@ namespace {
 // Frames gathered into one write: enough to batch a burst, few enough that a write's
 // buffer array stays small.
 constexpr std::size_t frames_per_write_max = 64;
+// The first piece of a frame body read at once; later pieces double.
+constexpr std::size_t read_chunk_bytes = 64 * 1024;
 
 /// The completion of a counted coroutine: logs an escaped exception (a bug: errors are
 /// values here) and counts the coroutine out.
@@ -146,7 +148,11 @@ void transport::seal(peer& p) {
   const std::size_t count = p.open_frame.message_count();
   if (count == 0) return;
   std::vector<std::byte> bytes = p.open_frame.finish();
-  if (!p.connected || p.queued_bytes + bytes.size() > _config.peer_queue_bytes_max) {
+  // A frame alone may exceed the bound (a snapshot can be larger than the whole queue);
+  // behind others it is dropped like any frame over the bound, and Raft sends it again.
+  const bool over =
+      p.queued_bytes > 0 && p.queued_bytes + bytes.size() > _config.peer_queue_bytes_max;
+  if (!p.connected || over) {
     _counters.messages_dropped.fetch_add(count, std::memory_order_relaxed);
     return;
   }
@@ -196,9 +202,16 @@ asio::awaitable<void> transport::read_loop(transport* t, tcp::socket socket) {
       t->_counters.frames_rejected.fetch_add(1, std::memory_order_relaxed);
       break;
     }
-    body.resize(*size);
-    co_await asio::async_read(socket, asio::buffer(body),
-                              asio::redirect_error(asio::use_awaitable, ec));
+    // The buffer grows as bytes arrive, at most doubling, so a lying size prefix costs
+    // memory only for what the sender really sent.
+    body.clear();
+    while (!ec && body.size() < *size) {
+      const std::size_t at = body.size();
+      const std::size_t want = std::min<std::size_t>(*size - at, std::max(at, read_chunk_bytes));
+      body.resize(at + want);
+      co_await asio::async_read(socket, asio::buffer(body.data() + at, want),
+                                asio::redirect_error(asio::use_awaitable, ec));
+    }
     if (ec) break;
     auto decoded = decode_frame_body(body, crc);
     if (!decoded) {

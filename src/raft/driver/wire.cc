@@ -6,17 +6,19 @@
 #include "raft/driver/errc.h"
 
 #include <limits>
+#include <memory>
 
 namespace caudal::raft {
 namespace {
 
 // Field widths are the format (docs/formats/raft-rpc.md); the sums below must match the
 // constants in wire.h.
-static_assert(message_fixed_bytes == 8 + 1 + 4 + 4 + 8 * 4 + 1 + 1 + 8 + 8 + 8 + 4);
+static_assert(message_fixed_bytes == 8 + 1 + 4 + 4 + 8 * 4 + 1 + 1 + 8 + 8 + 8 + 4 + 1);
 static_assert(entry_fixed_bytes == 8 + 8 + 1 + 4);
+static_assert(snapshot_fixed_bytes == 8 + 8 + 4 + 4 + 4);
 static_assert(frame_body_header_bytes == 1 + 1 + 4 + 4);
 
-constexpr auto message_type_max = static_cast<std::uint8_t>(message_type::timeout_now);
+constexpr auto message_type_max = static_cast<std::uint8_t>(message_type::install_snapshot);
 constexpr auto entry_kind_max = static_cast<std::uint8_t>(entry_kind::membership);
 
 template <class T>
@@ -34,6 +36,22 @@ void put_entry(std::vector<std::byte>& out, const entry& e) {
   put<std::uint8_t>(out, static_cast<std::uint8_t>(e.kind));
   put<std::uint32_t>(out, static_cast<std::uint32_t>(e.data.size()));
   out.insert(out.end(), e.data.begin(), e.data.end());
+}
+
+void put_ids(std::vector<std::byte>& out, const std::vector<node_id>& ids) {
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(ids.size()));
+  for (node_id id : ids)
+    put<std::int32_t>(out, id());
+}
+
+void put_snapshot(std::vector<std::byte>& out, const snapshot& s) {
+  CAUDAL_ASSERT(s.data.size() <= frame_bytes_max, "snapshot of {} bytes", s.data.size());
+  put<std::int64_t>(out, s.index());
+  put<std::int64_t>(out, s.term());
+  put_ids(out, s.membership.voters);
+  put_ids(out, s.membership.learners);
+  put<std::uint32_t>(out, static_cast<std::uint32_t>(s.data.size()));
+  out.insert(out.end(), s.data.begin(), s.data.end());
 }
 
 /// Reads fields front to back; every read checks the bytes left first.
@@ -82,6 +100,39 @@ class reader {
   return ok();
 }
 
+[[nodiscard]] result<void> get_ids(reader& r, std::vector<node_id>& ids) {
+  std::uint32_t count = 0;
+  if (!r.get(count)) return driver_errc::truncated;
+  if (count > r.left() / 4) return driver_errc::truncated;
+  ids.resize(count);
+  for (node_id& id : ids) {
+    std::int32_t v = 0;
+    if (!r.get(v)) return driver_errc::truncated;
+    id = node_id(v);
+  }
+  return ok();
+}
+
+[[nodiscard]] result<void> get_snapshot(reader& r, std::shared_ptr<const snapshot>& out) {
+  std::uint8_t present = 0;
+  if (!r.get(present)) return driver_errc::truncated;
+  if (present > 1) return driver_errc::corrupt;
+  if (present == 0) return ok();
+  auto s = std::make_shared<snapshot>();
+  std::int64_t index = 0;
+  std::int64_t term = 0;
+  if (!r.get(index) || !r.get(term)) return driver_errc::truncated;
+  s->index = log_index(index);
+  s->term = term_id(term);
+  CAUDAL_TRY(get_ids(r, s->membership.voters));
+  CAUDAL_TRY(get_ids(r, s->membership.learners));
+  std::uint32_t size = 0;
+  if (!r.get(size)) return driver_errc::truncated;
+  if (!r.get_bytes(size, s->data)) return driver_errc::truncated;
+  out = std::move(s);
+  return ok();
+}
+
 [[nodiscard]] result<void> get_message(reader& r, addressed_message& out) {
   std::uint64_t group = 0;
   std::uint8_t type = 0;
@@ -119,7 +170,7 @@ class reader {
   m.entries.resize(entry_count);
   for (entry& e : m.entries)
     CAUDAL_TRY(get_entry(r, e));
-  return ok();
+  return get_snapshot(r, m.snapshot);
 }
 
 }  // namespace
@@ -155,6 +206,8 @@ void frame_builder::add(group_id group, const message& m) {
   put<std::uint32_t>(_bytes, static_cast<std::uint32_t>(m.entries.size()));
   for (const entry& e : m.entries)
     put_entry(_bytes, e);
+  put<std::uint8_t>(_bytes, m.snapshot ? 1 : 0);
+  if (m.snapshot) put_snapshot(_bytes, *m.snapshot);
   ++_count;
 }
 
@@ -174,6 +227,10 @@ std::size_t encoded_size(const message& m) {
   std::size_t n = message_fixed_bytes;
   for (const entry& e : m.entries)
     n += entry_fixed_bytes + e.data.size();
+  if (m.snapshot) {
+    n += snapshot_fixed_bytes + m.snapshot->data.size() +
+         4 * (m.snapshot->membership.voters.size() + m.snapshot->membership.learners.size());
+  }
   return n;
 }
 

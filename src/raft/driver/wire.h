@@ -25,14 +25,17 @@ inline constexpr std::uint8_t wire_version = 1;
 inline constexpr std::size_t frame_header_bytes = 8;
 /// Frame body fields before the messages: version, flags, sender, message count.
 inline constexpr std::size_t frame_body_header_bytes = 10;
-/// The fixed part of one message (all fields but the entries' data and headers).
-inline constexpr std::size_t message_fixed_bytes = 79;
+/// The fixed part of one message (all fields but the entries and the snapshot).
+inline constexpr std::size_t message_fixed_bytes = 80;
 /// The fixed part of one entry (all fields but its data).
 inline constexpr std::size_t entry_fixed_bytes = 21;
+/// The fixed part of a snapshot (all fields but the member ids and the data).
+inline constexpr std::size_t snapshot_fixed_bytes = 28;
 /// The largest frame (prefix excluded) a node sends or accepts. A larger size prefix is
-/// refused before anything is allocated. Messages are cut to append_bytes_max (1 MiB by
-/// default) by the core, so one message always fits.
-inline constexpr std::uint32_t frame_bytes_max = 16U << 20;
+/// refused before anything is allocated, and a frame's buffer grows only as its bytes
+/// arrive. The core cuts AppendEntries to append_bytes_max (1 MiB by default) and
+/// snapshots to snapshot_bytes_max (64 MiB by default), so one message always fits.
+inline constexpr std::uint32_t frame_bytes_max = 96U << 20;
 
 /// A message and the group it belongs to.
 struct addressed_message {

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 namespace caudal::raft {
@@ -40,6 +42,14 @@ message full_message(message_type type) {
   m.entries.push_back(entry{term_id(7), log_index(43), entry_kind::leader_noop, {}});
   m.entries.push_back(entry{term_id(7), log_index(44), entry_kind::membership,
                             encode_membership({{node_id(1), node_id(2)}, {node_id(3)}})});
+  if (type == message_type::install_snapshot) {
+    auto s = std::make_shared<snapshot>();
+    s->index = log_index(40);
+    s->term = term_id(6);
+    s->membership = {{node_id(1), node_id(2), node_id(3)}, {node_id(4)}};
+    s->data = bytes_of("state machine");
+    m.snapshot = std::move(s);
+  }
   return m;
 }
 
@@ -47,12 +57,14 @@ bool same(const message& a, const message& b) {
   return a.type == b.type && a.from == b.from && a.to == b.to && a.term == b.term &&
          a.log_term == b.log_term && a.index == b.index && a.commit == b.commit &&
          a.entries == b.entries && a.reject == b.reject && a.hint_index == b.hint_index &&
-         a.hint_term == b.hint_term && a.context == b.context && a.transfer == b.transfer;
+         a.hint_term == b.hint_term && a.context == b.context && a.transfer == b.transfer &&
+         (a.snapshot == nullptr) == (b.snapshot == nullptr) &&
+         (a.snapshot == nullptr || *a.snapshot == *b.snapshot);
 }
 
 std::vector<std::byte> sample_frame() {
   frame_builder b(node_id(1));
-  for (int t = 0; t <= static_cast<int>(message_type::timeout_now); ++t)
+  for (int t = 0; t <= static_cast<int>(message_type::install_snapshot); ++t)
     b.add(group_id(static_cast<std::uint64_t>(100 + t)),
           full_message(static_cast<message_type>(t)));
   return b.finish();
@@ -61,7 +73,7 @@ std::vector<std::byte> sample_frame() {
 TEST(raft_wire, every_message_type_round_trips_with_its_group) {
   frame_builder b(node_id(1));
   std::vector<message> sent;
-  for (int t = 0; t <= static_cast<int>(message_type::timeout_now); ++t) {
+  for (int t = 0; t <= static_cast<int>(message_type::install_snapshot); ++t) {
     sent.push_back(full_message(static_cast<message_type>(t)));
     b.add(group_id(static_cast<std::uint64_t>(100 + t)), sent.back());
   }
@@ -147,14 +159,15 @@ TEST(raft_wire, lying_counts_and_bad_values_are_refused_with_a_valid_crc) {
   reseal(bad_bool);
   EXPECT_EQ(decode_frame(bad_bool).error(), make_error_code(driver_errc::corrupt));
 
+  // The entry count ends the fields before the entries; the snapshot flag follows them.
+  const std::size_t entry_count_at = first_message + message_fixed_bytes - 5;
   auto entries_lie = good;
-  store_be<std::uint32_t>(entries_lie.data() + first_message + message_fixed_bytes - 4,
-                          0x7fffffffu);
+  store_be<std::uint32_t>(entries_lie.data() + entry_count_at, 0x7fffffffu);
   reseal(entries_lie);
   EXPECT_EQ(decode_frame(entries_lie).error(), make_error_code(driver_errc::truncated));
 
   auto data_lie = good;
-  store_be<std::uint32_t>(data_lie.data() + first_message + message_fixed_bytes + 17, 0xfffffff0u);
+  store_be<std::uint32_t>(data_lie.data() + entry_count_at + 4 + 17, 0xfffffff0u);
   reseal(data_lie);
   EXPECT_EQ(decode_frame(data_lie).error(), make_error_code(driver_errc::truncated));
 
@@ -167,6 +180,34 @@ TEST(raft_wire, lying_counts_and_bad_values_are_refused_with_a_valid_crc) {
   version[frame_header_bytes] = std::byte(wire_version + 1);
   reseal(version);
   EXPECT_EQ(decode_frame(version).error(), make_error_code(driver_errc::unsupported_version));
+}
+
+TEST(raft_wire, lying_snapshot_fields_are_refused_with_a_valid_crc) {
+  frame_builder b(node_id(1));
+  const message m = full_message(message_type::install_snapshot);
+  b.add(group_id(1), m);
+  const auto good = b.finish();
+  message without = m;
+  without.snapshot.reset();
+  const std::size_t flag_at =
+      frame_header_bytes + frame_body_header_bytes + encoded_size(without) - 1;
+  ASSERT_EQ(good[flag_at], std::byte(1));
+
+  auto bad_flag = good;
+  bad_flag[flag_at] = std::byte(2);
+  reseal(bad_flag);
+  EXPECT_EQ(decode_frame(bad_flag).error(), make_error_code(driver_errc::corrupt));
+
+  auto voters_lie = good;
+  store_be<std::uint32_t>(voters_lie.data() + flag_at + 17, 0x7fffffffu);
+  reseal(voters_lie);
+  EXPECT_EQ(decode_frame(voters_lie).error(), make_error_code(driver_errc::truncated));
+
+  // voters (3 ids) and learners (1 id) come before the data size.
+  auto data_lie = good;
+  store_be<std::uint32_t>(data_lie.data() + flag_at + 17 + 4 + 12 + 4 + 4, 0xfffffff0u);
+  reseal(data_lie);
+  EXPECT_EQ(decode_frame(data_lie).error(), make_error_code(driver_errc::truncated));
 }
 
 TEST(raft_wire, an_oversized_prefix_is_refused_before_reading_the_body) {
