@@ -39,14 +39,17 @@ const char* mutation_name(raft::mutation m) {
       return "forget_vote";
     case raft::mutation::change_before_own_commit:
       return "change_before_own_commit";
+    case raft::mutation::snapshot_over_conflict:
+      return "snapshot_over_conflict";
   }
   return "?";
 }
 
 bool parse_mutation(const std::string& name, raft::mutation& out) {
-  for (auto m : {raft::mutation::none, raft::mutation::vote_without_log_check,
-                 raft::mutation::commit_old_term_by_count, raft::mutation::forget_vote,
-                 raft::mutation::change_before_own_commit}) {
+  for (auto m :
+       {raft::mutation::none, raft::mutation::vote_without_log_check,
+        raft::mutation::commit_old_term_by_count, raft::mutation::forget_vote,
+        raft::mutation::change_before_own_commit, raft::mutation::snapshot_over_conflict}) {
     if (name == mutation_name(m)) {
       out = m;
       return true;

@@ -633,7 +633,8 @@ void raft_core::handle_install_snapshot(const message& m) {
     send(std::move(r));
     return;
   }
-  if (s.index <= last_index() && term_at(s.index) == s.term) {
+  if (s.index <= last_index() &&
+      (term_at(s.index) == s.term || mutated(raft::mutation::snapshot_over_conflict))) {
     // Our log holds the snapshot's last entry, hence (log matching) all before it: keep
     // the log, and the entries after it, which may be the leader's too.
     commit_to(s.index);

@@ -41,6 +41,7 @@ enum class mutation : std::uint8_t {
   commit_old_term_by_count,  // commit any majority-replicated entry, ignoring §5.4.2
   forget_vote,               // hand out hard state without the vote (never persisted)
   change_before_own_commit,  // change membership before an entry of the term commits
+  snapshot_over_conflict,    // keep a log whose entry at a snapshot's index has another term
 };
 
 /// Static settings of one group member. Timeouts count ticks; the driver picks the tick.

@@ -710,6 +710,71 @@ TEST(snapshot, a_follower_behind_the_compacted_log_installs_the_snapshot) {
   EXPECT_EQ(c.safety_violations(), 0);
 }
 
+// The snapshot travels one at a time per follower; when it is lost, the heartbeat round
+// that finds the follower still behind sends it again.
+TEST(snapshot, a_lost_snapshot_is_sent_again) {
+  cluster c(3);
+  c.start_all();
+  c.elect(1);
+  const auto isolated = cut_off(node_id(3));
+  ASSERT_TRUE(c.core(1).propose(bytes("a")).has_value());
+  c.process(1);
+  c.settle(isolated);
+  ASSERT_TRUE(c.core(1).compact(log_index(2), bytes("state at 2")).has_value());
+  c.process(1);
+  int sent = 0;
+  const auto lose_the_first = [&](const message& m) {
+    if (m.type != message_type::install_snapshot) return true;
+    return ++sent > 1;
+  };
+  for (int round = 0; round < 6 && c.restored(3).empty(); ++round) {
+    c.tick(1, config{}.heartbeat_interval_ticks);
+    c.settle(lose_the_first);
+  }
+  EXPECT_EQ(sent, 2);
+  ASSERT_EQ(c.restored(3).size(), 1u);
+  EXPECT_EQ(c.core(3).commit_index(), log_index(2));
+}
+
+// Node 3 holds an entry of term 2 at index 3 that the leader of term 4 replaced with
+// one of term 3; cut off, it misses the leader's entries, which the leader then compacts.
+// The snapshot's last entry (index 4, term 4) is not in node 3's log, so node 3 must
+// drop its whole log. Returns whether it kept its conflicting entries instead.
+bool keeps_a_conflicting_log_under_a_snapshot(mutation planted) {
+  config cfg;
+  cfg.pre_vote = false;
+  cfg.mutation = planted;
+  cluster c(3, cfg);
+  c.set_log(1, {1, 1, 3}, 3);
+  c.set_log(2, {1, 1, 3}, 3);
+  c.set_log(3, {1, 1, 2, 2}, 2);
+  c.start_all();
+  const auto isolated = cut_off(node_id(3));
+  c.elect(1, isolated);
+  c.tick(1, config{}.heartbeat_interval_ticks);
+  c.settle(isolated);
+  EXPECT_EQ(c.core(1).applied_index(), log_index(4));
+  EXPECT_TRUE(c.core(1).compact(log_index(4), bytes("state at 4")).has_value());
+  c.process(1);
+  for (int round = 0; round < 4; ++round) {
+    c.tick(1, config{}.heartbeat_interval_ticks);
+    c.settle();
+  }
+  EXPECT_EQ(c.core(3).commit_index(), log_index(4));
+  return c.core(3).snapshot_index() == log_index(0) &&
+         c.log_terms(3) == std::vector<std::int64_t>{1, 1, 2, 2};
+}
+
+TEST(snapshot, a_conflicting_log_under_the_snapshot_is_dropped) {
+  EXPECT_FALSE(keeps_a_conflicting_log_under_a_snapshot(mutation::none));
+}
+
+#ifdef CAUDAL_RAFT_MUTATIONS
+TEST(mutations, snapshot_conflict_catches_snapshot_over_conflict) {
+  EXPECT_TRUE(keeps_a_conflicting_log_under_a_snapshot(mutation::snapshot_over_conflict));
+}
+#endif
+
 // The snapshot carries the membership of the prefix it replaces: a learner added, then
 // compacted away everywhere, is still a member after a restart from the snapshot, and
 // the learner, cut off until then, learns the membership from the next leader's snapshot.
