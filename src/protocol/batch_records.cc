@@ -4,6 +4,7 @@
 #include "protocol/compression.h"
 
 #include <string>
+#include <utility>
 
 namespace caudal::protocol {
 namespace {
@@ -45,7 +46,8 @@ const std::error_category& records_error_category() noexcept {
 }
 
 result<batch_records> batch_records::open(std::span<const std::byte> batch,
-                                          std::size_t decompressed_max) {
+                                          std::size_t decompressed_max,
+                                          std::vector<std::byte> scratch) {
   auto size = checked_size(batch);
   if (!size) return size.error();
   const auto whole = batch.first(*size);
@@ -55,7 +57,8 @@ result<batch_records> batch_records::open(std::span<const std::byte> batch,
   // A copy of the header with the codec bits cleared, then the decompressed records: the
   // uncompressed batch record_reader knows how to walk (batchLength is left stale: nothing
   // reads it).
-  std::vector<std::byte> buffer(whole.begin(), whole.begin() + batch::header_bytes);
+  std::vector<std::byte> buffer = std::move(scratch);
+  buffer.assign(whole.begin(), whole.begin() + batch::header_bytes);
   const auto attributes = batch::header_view(buffer).attributes();
   store_be<std::int16_t>(buffer.data() + batch::attributes_pos,
                          static_cast<std::int16_t>(attributes & ~batch::compression_mask));
@@ -80,7 +83,13 @@ result<void> validate_records(std::span<const std::byte> batch, std::size_t deco
   if (count <= 0 || static_cast<std::int64_t>(h.last_offset_delta()) + 1 != count) {
     return batch::errc::bad_record_count;
   }
-  auto records = batch_records::open(batch, decompressed_max);
+  // One decompression buffer per thread, kept between batches: a fresh one per batch came
+  // from mmap once it grew large, and faulting its pages in and unmapping them again was the
+  // broker's largest cost on lz4 produce (bench/RESULTS.md). Past scratch_bytes_max it is let
+  // go, so one odd huge batch does not pin its memory.
+  constexpr std::size_t scratch_bytes_max = 16 << 20;
+  thread_local std::vector<std::byte> scratch;
+  auto records = batch_records::open(batch, decompressed_max, std::exchange(scratch, {}));
   if (!records) return records.error();
   std::int32_t expected = 0;
   for (;;) {
@@ -92,6 +101,8 @@ result<void> validate_records(std::span<const std::byte> batch, std::size_t deco
   }
   // record_reader stops after exactly recordsCount records and fails on bytes left over.
   CAUDAL_ASSERT(expected == count, "walked {} records of {}", expected, count);
+  auto buffer = std::move(*records).take_buffer();
+  if (buffer.capacity() <= scratch_bytes_max) scratch = std::move(buffer);
   return ok();
 }
 

@@ -51,9 +51,12 @@ class batch_records {
   /// Checks the header (size, batchLength, magic, codec, a non-negative recordsCount; not the
   /// CRC) and, for a compressed batch, decompresses its records, failing with
   /// compression_errc::too_large beyond `decompressed_max` bytes. `batch` may extend past the
-  /// batch's end (the rest is ignored). Never reads outside `batch`.
+  /// batch's end (the rest is ignored). Never reads outside `batch`. A compressed batch is
+  /// decompressed into `scratch`, whose contents are discarded and whose capacity is reused;
+  /// take_buffer() hands it back for the next batch.
   [[nodiscard]] static result<batch_records> open(std::span<const std::byte> batch,
-                                                  std::size_t decompressed_max);
+                                                  std::size_t decompressed_max,
+                                                  std::vector<std::byte> scratch = {});
 
   batch_records(batch_records&&) noexcept = default;
   batch_records& operator=(batch_records&&) noexcept = default;
@@ -67,6 +70,10 @@ class batch_records {
 
   /// The size of the records region as it is walked (decompressed when it was compressed).
   [[nodiscard]] std::size_t records_bytes() const noexcept { return _records_bytes; }
+
+  /// Ends the walk and returns the decompression buffer (empty for an uncompressed batch),
+  /// so that its capacity can serve the next open().
+  [[nodiscard]] std::vector<std::byte> take_buffer() && { return std::move(_buffer); }
 
  private:
   batch_records(std::vector<std::byte> buffer, std::span<const std::byte> walked)

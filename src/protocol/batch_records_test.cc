@@ -231,6 +231,42 @@ TEST(batch_records, offset_deltas_must_run_from_zero_in_order) {
   EXPECT_TRUE(read_all(b).has_value());
 }
 
+TEST(batch_records, a_reused_decompression_buffer_leaves_no_trace_in_the_next_batch) {
+  // validate_records keeps its decompression buffer between calls on a thread, and open()
+  // takes any buffer: no verdict and no record may depend on what an earlier batch left there.
+  const auto plain = make_batch(200);
+  const auto big = compressed_batch(plain, compression_codec::lz4);
+  const auto small = compressed_batch(make_batch(2), compression_codec::lz4);
+  // The header says three records; the payload holds two. The big batch's decompressed bytes
+  // still sit in the buffer's capacity past the end, where a third record would be.
+  const auto short_batch =
+      with_region(make_batch(3), *compress(compression_codec::lz4, region_of(make_batch(2))),
+                  compression_codec::lz4);
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_TRUE(validate_records(big, mib).has_value());
+    EXPECT_TRUE(validate_records(small, mib).has_value());
+    auto r = validate_records(short_batch, mib);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error(), records_errc::malformed_record);
+  }
+
+  auto expected = read_all(plain);
+  ASSERT_TRUE(expected.has_value());
+  std::vector<std::byte> garbage(1 << 20, std::byte{0x7f});
+  auto records = batch_records::open(big, mib, std::move(garbage));
+  ASSERT_TRUE(records.has_value());
+  std::vector<record> got;
+  for (;;) {
+    auto r = records->next();
+    ASSERT_TRUE(r.has_value());
+    if (!r->has_value()) break;
+    got.push_back(to_record(**r));
+  }
+  EXPECT_EQ(got, *expected);
+  const auto buffer = std::move(*records).take_buffer();
+  EXPECT_GE(buffer.capacity(), std::size_t{1} << 20);  // the capacity came back for reuse
+}
+
 TEST(batch_records, header_problems_are_batch_errors) {
   const auto good = compressed_batch(make_batch(3), compression_codec::gzip);
   EXPECT_EQ(validate_records(std::span(good).first(60), mib).error(), batch::errc::truncated);
