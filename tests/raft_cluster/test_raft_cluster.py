@@ -42,6 +42,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class NodeStartError(Exception):
+    """A node did not come up, typically because another test took one of its ports
+    between free_port() and the bind."""
+
+
 class Node:
     """One raft_node process; restartable on the same ports and data directory."""
 
@@ -72,7 +77,7 @@ class Node:
         line = self.proc.stdout.readline().decode() if ready else ""
         if not line.startswith("raft_node ready"):
             self.kill()
-            pytest.fail(f"node {self.id} did not start: {line!r}")
+            raise NodeStartError(f"node {self.id} did not start: {line!r}")
 
     @property
     def alive(self) -> bool:
@@ -211,30 +216,43 @@ def check_acknowledged(applied, client):
     assert order == sorted(order), f"group {client.group}: acknowledged values out of order"
 
 
+def running_cluster(workdir: pathlib.Path, groups: int, extra=()):
+    """Starts three nodes and yields them; stops them by PID at the end and prints the
+    tail of each node's log, which pytest shows when the test failed. A start that fails
+    (a port taken meanwhile by a concurrent test) is retried on fresh ports."""
+    for attempt in range(3):
+        nodes = start_cluster(workdir / f"attempt-{attempt}", groups, extra)
+        (workdir / f"attempt-{attempt}").mkdir()
+        try:
+            for n in nodes:
+                n.start()
+            break
+        except NodeStartError as e:
+            print(f"retrying on fresh ports: {e}")
+            for n in nodes:
+                n.stop()
+    else:
+        pytest.fail("three nodes did not start in three attempts")
+    try:
+        yield nodes
+    finally:
+        for n in nodes:
+            n.stop()
+        for log in sorted(nodes[0].workdir.glob("node-*.stderr.log")):
+            print(f"--- {log.name}")
+            print("".join(log.read_text(errors="replace").splitlines(keepends=True)[-15:]))
+
+
 @pytest.fixture
 def cluster(tmp_path):
     # Compaction every 40 entries: the killed leader misses more than that while it is
     # down, so it can only catch up through a snapshot.
-    nodes = start_cluster(tmp_path, groups=1, extra=("--compact-entries", "40"))
-    try:
-        for n in nodes:
-            n.start()
-        yield nodes
-    finally:
-        for n in nodes:
-            n.stop()
+    yield from running_cluster(tmp_path, groups=1, extra=("--compact-entries", "40"))
 
 
 @pytest.fixture
 def cluster_of_groups(tmp_path):
-    nodes = start_cluster(tmp_path, groups=4)
-    try:
-        for n in nodes:
-            n.start()
-        yield nodes
-    finally:
-        for n in nodes:
-            n.stop()
+    yield from running_cluster(tmp_path, groups=4)
 
 
 def test_sigkill_of_the_leader_loses_nothing_committed(cluster):
