@@ -134,7 +134,7 @@ std::uint32_t encode_record(const entry& e, std::uint32_t previous_crc,
 }  // namespace
 
 file_log::file_log(std::filesystem::path dir, storage::file log_file)
-    : _dir(std::move(dir)), _file(std::move(log_file)) {}
+    : _dir(std::move(dir)), _file(std::make_shared<storage::file>(std::move(log_file))) {}
 
 result<std::unique_ptr<file_log>> file_log::open(const std::filesystem::path& dir) {
   std::error_code ec;
@@ -148,6 +148,9 @@ result<std::unique_ptr<file_log>> file_log::open(const std::filesystem::path& di
 }
 
 result<void> file_log::recover() {
+  // A rewrite that crashed before its rename left this; the log file itself is whole.
+  std::error_code ignored;
+  std::filesystem::remove(_dir / (std::string(log_file_name) + ".rewrite"), ignored);
   const auto hs_path = _dir / hard_state_file_name;
   if (std::filesystem::exists(hs_path)) {
     auto bytes = storage::read_whole_file(hs_path);
@@ -165,10 +168,10 @@ result<void> file_log::recover() {
     _snapshot = std::move(*snap);
   }
 
-  auto size = _file.size();
+  auto size = _file->size();
   if (!size) return size.error();
   std::vector<std::byte> all(*size);
-  auto got = _file.read_at(0, all);
+  auto got = _file->read_at(0, all);
   if (!got) return got.error();
   all.resize(*got);
 
@@ -181,7 +184,7 @@ result<void> file_log::recover() {
       spdlog::warn("raft: {} has no log header; starting an empty log", _dir.string());
     _torn_bytes = all.size();
     CAUDAL_TRY(reset_file());
-    CAUDAL_TRY(_file.sync_data());
+    CAUDAL_TRY(_file->sync_data());
     return storage::sync_directory(_dir);  // the new file's name must survive too
   }
 
@@ -239,14 +242,14 @@ result<void> file_log::recover() {
     spdlog::warn("raft: {}: dropping log records up to {} that do not continue snapshot {}",
                  _dir.string(), previous_index, _snapshot->index);
     CAUDAL_TRY(reset_file());
-    return _file.sync_data();
+    return _file->sync_data();
   }
   if (at < all.size()) {
     _torn_bytes = all.size() - at;
     spdlog::warn("raft: {}: cutting {} bytes of torn or corrupt tail after index {}", _dir.string(),
                  _torn_bytes, previous_index);
-    CAUDAL_TRY(_file.truncate(at));
-    CAUDAL_TRY(_file.sync_data());
+    CAUDAL_TRY(_file->truncate(at));
+    CAUDAL_TRY(_file->sync_data());
   }
   return ok();
 }
@@ -257,8 +260,8 @@ result<void> file_log::reset_file() {
   _crcs.clear();
   _base_crc = 0;
   _end = log_file_header_bytes;
-  CAUDAL_TRY(_file.truncate(0));
-  return _file.write_at(0, std::as_bytes(std::span(log_magic)));
+  CAUDAL_TRY(_file->truncate(0));
+  return _file->write_at(0, std::as_bytes(std::span(log_magic)));
 }
 
 std::uint32_t file_log::last_crc() const {
@@ -305,7 +308,7 @@ result<void> file_log::write(std::optional<log_index> truncate_from,
     _entries.resize(keep);
     _positions.resize(keep);
     _crcs.resize(keep);
-    CAUDAL_TRY(_file.truncate(_end));
+    CAUDAL_TRY(_file->truncate(_end));
   }
   if (entries.empty()) return ok();
   std::vector<std::byte> bytes;
@@ -317,7 +320,7 @@ result<void> file_log::write(std::optional<log_index> truncate_from,
     _crcs.push_back(encode_record(e, last_crc(), bytes));
     _entries.push_back(e);
   }
-  CAUDAL_TRY(_file.write_at(at, bytes));
+  CAUDAL_TRY(_file->write_at(at, bytes));
   _end = at + bytes.size();
   return ok();
 }
@@ -340,6 +343,42 @@ result<void> file_log::compact(std::shared_ptr<const snapshot> s) {
   _positions.erase(_positions.begin(), _positions.begin() + static_cast<std::ptrdiff_t>(drop));
   _crcs.erase(_crcs.begin(), _crcs.begin() + static_cast<std::ptrdiff_t>(drop));
   _snapshot = std::move(s);
+  const std::uint64_t live_from = _positions.empty() ? _end : _positions.front();
+  const std::uint64_t dead = live_from - log_file_header_bytes;
+  if (dead >= rewrite_dead_bytes_min && dead >= _end - live_from) CAUDAL_TRY(rewrite_file());
+  return ok();
+}
+
+result<void> file_log::rewrite_file() {
+  // The live records go to a new file, synced, which then replaces the old one by a
+  // rename: a crash leaves either file whole, and both hold the log after the snapshot.
+  // Writes not yet synced in the old file are in memory and so in the new one.
+  const auto temporary = _dir / (std::string(log_file_name) + ".rewrite");
+  auto f = storage::file::open(temporary, storage::file::mode::read_write_create);
+  if (!f) return f.error();
+  std::vector<std::byte> bytes(log_magic.size());
+  std::memcpy(bytes.data(), log_magic.data(), log_magic.size());
+  std::vector<std::uint64_t> positions;
+  std::vector<std::uint32_t> crcs;
+  for (const entry& e : _entries) {
+    positions.push_back(bytes.size());
+    crcs.push_back(encode_record(e, crcs.empty() ? 0 : crcs.back(), bytes));
+  }
+  CAUDAL_TRY(f->truncate(0));
+  CAUDAL_TRY(f->write_at(0, bytes));
+  CAUDAL_TRY(f->sync_data());
+  std::error_code ec;
+  std::filesystem::rename(temporary, _dir / log_file_name, ec);
+  if (ec) return ec;
+  CAUDAL_TRY(storage::sync_directory(_dir));
+  {
+    std::lock_guard lock(_file_mutex);
+    _file = std::make_shared<storage::file>(std::move(*f));
+  }
+  _positions = std::move(positions);
+  _crcs = std::move(crcs);
+  _base_crc = 0;
+  _end = bytes.size();
   return ok();
 }
 
@@ -356,7 +395,12 @@ result<void> file_log::sync(const std::optional<hard_state>& term_and_vote) cons
     const auto bytes = encode_hard_state(*term_and_vote);
     CAUDAL_TRY(storage::write_file_atomic(_dir / hard_state_file_name, bytes));
   }
-  return _file.sync_data();
+  std::shared_ptr<storage::file> f;
+  {
+    std::lock_guard lock(_file_mutex);
+    f = _file;
+  }
+  return f->sync_data();
 }
 
 }  // namespace caudal::raft

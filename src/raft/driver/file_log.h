@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -22,10 +23,13 @@ namespace caudal::raft {
 inline constexpr std::size_t log_file_header_bytes = 8;
 /// The fixed part of a log record: CRC, size, term, index, kind.
 inline constexpr std::size_t log_record_fixed_bytes = 25;
+/// Compacted records take at least this many bytes before the file is rewritten.
+inline constexpr std::uint64_t rewrite_dead_bytes_min = 4U << 20;
 
 /// One group's log, snapshot and hard state. The log after the snapshot is also held in
 /// memory, so the log_store reads never block; compaction bounds it. The file keeps the
-/// compacted records until an install resets it (reclaiming their space is TODO(#5)).
+/// compacted records until they outweigh the rest (and rewrite_dead_bytes_min): then
+/// compact() rewrites the file with the live records only.
 /// Invariant: the file's records are contiguous and, when the snapshot's index is among
 /// them, its record has the snapshot's term; the entries in memory are those after the
 /// snapshot.
@@ -80,9 +84,13 @@ class file_log final : public log_store {
   [[nodiscard]] log_index first_index() const;
   [[nodiscard]] result<void> write_snapshot(const snapshot& s) const;
   [[nodiscard]] result<void> reset_file();
+  [[nodiscard]] result<void> rewrite_file();
 
   std::filesystem::path _dir;
-  storage::file _file;
+  // Replaced (under _file_mutex) only by rewrite_file() on the loop thread, so the loop
+  // reads it without the lock; sync() copies it under the lock.
+  std::shared_ptr<storage::file> _file;
+  mutable std::mutex _file_mutex;
   hard_state _recovered;
   std::uint64_t _torn_bytes = 0;
   std::shared_ptr<const snapshot> _snapshot;

@@ -214,6 +214,36 @@ TEST_F(file_log_test, compaction_keeps_the_tail_across_a_reopen) {
   EXPECT_EQ(log->torn_bytes(), 0u);
 }
 
+// Compacted records are rewritten away once they outweigh the live ones (and 4 MiB).
+TEST_F(file_log_test, compaction_rewrites_a_file_mostly_compacted) {
+  constexpr std::size_t big = 64 * 1024;
+  {
+    auto log = open();
+    std::vector<entry> entries;
+    for (int i = 1; i <= 100; ++i)
+      entries.push_back(make(1, i, big));
+    ASSERT_TRUE(log->write(std::nullopt, entries));
+    ASSERT_TRUE(log->sync(std::nullopt));
+    ASSERT_TRUE(log->compact(make_snapshot(30, 1)));
+    EXPECT_GT(fs::file_size(log_path()), 100 * big);  // not yet: live records outweigh
+    ASSERT_TRUE(log->compact(make_snapshot(90, 1)));
+    EXPECT_LT(fs::file_size(log_path()), 11 * big);
+    // The rewritten file goes on taking appends and truncations.
+    ASSERT_TRUE(log->write(log_index(100), {make(2, 100), make(2, 101)}));
+    ASSERT_TRUE(log->sync(std::nullopt));
+  }
+  auto log = open();
+  EXPECT_EQ(log->torn_bytes(), 0u);
+  EXPECT_EQ(log->latest_snapshot()->index, log_index(90));
+  std::vector<entry> expected;
+  for (int i = 91; i <= 99; ++i)
+    expected.push_back(make(1, i, big));
+  expected.push_back(make(2, 100));
+  expected.push_back(make(2, 101));
+  EXPECT_EQ(all_after(*log, 91), expected);
+  EXPECT_FALSE(fs::exists(_dir / "raft.log.rewrite"));
+}
+
 TEST_F(file_log_test, an_install_replaces_the_log_across_a_reopen) {
   {
     auto log = open();
