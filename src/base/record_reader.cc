@@ -87,4 +87,13 @@ result<std::optional<record_view>> record_reader::next() {
   return std::optional<record_view>(v);
 }
 
+std::optional<std::int16_t> control_type(std::span<const std::byte> batch) {
+  const header_view h(batch);
+  if (!h.is_control() || h.compression() != 0) return std::nullopt;
+  record_reader reader(batch);
+  auto first = reader.next();
+  if (!first || !*first || !(*first)->key || (*first)->key->size() < 4) return std::nullopt;
+  return load_be<std::int16_t>((*first)->key->data() + 2);
+}
+
 }  // namespace caudal::batch

@@ -37,4 +37,12 @@ class record_reader {
   std::int32_t _remaining;
 };
 
+/// Control record types (the key of a control batch's record: version i16, type i16).
+inline constexpr std::int16_t control_abort = 0;
+inline constexpr std::int16_t control_commit = 1;
+
+/// The type of a control batch's marker, nullopt if the batch is no control batch or its
+/// record is malformed. Requires: a batch that passed validate().
+[[nodiscard]] std::optional<std::int16_t> control_type(std::span<const std::byte> batch);
+
 }  // namespace caudal::batch

@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <future>
 #include <set>
@@ -325,6 +326,53 @@ TEST(produce, idempotent_retries_get_the_first_offsets_and_gaps_and_old_epochs_a
   EXPECT_EQ(result_of(idempotent_batch(7, 2, 0)).base_offset, 4);
   EXPECT_EQ(result_of(idempotent_batch(7, 2, -1)).error_code, code(error_code::invalid_record));
   EXPECT_EQ(h.partitions().get("t", 0)->log->log_end_offset(), kafka_offset(6));
+}
+
+TEST(fetch, read_committed_stops_at_the_last_stable_offset_and_lists_aborts) {
+  broker_harness h;
+  h.create_topic("t");
+  auto& log = *h.partitions().get("t", 0)->log;
+  auto txn = [](std::int64_t id, std::int32_t sequence) {
+    auto opts = batch::producer_options(id, 0, sequence);
+    opts.attributes = batch::transactional_bit;
+    batch::builder b(opts);
+    b.add(std::nullopt, as_bytes("v"), 1000);
+    return b.finish();
+  };
+  auto marker = [](std::int64_t id, std::uint8_t type) {
+    auto opts = batch::producer_options(id, 0, -1);
+    opts.attributes = batch::transactional_bit | batch::control_bit;
+    batch::builder b(opts);
+    const std::array<std::byte, 4> key{std::byte{0}, std::byte{0}, std::byte{0}, std::byte{type}};
+    const std::array<std::byte, 6> value{};
+    b.add(std::span<const std::byte>(key), std::span<const std::byte>(value), 1000);
+    return b.finish();
+  };
+  for (auto bytes : {txn(5, 0), txn(6, 0), marker(5, 0)}) {  // 0, 1, 2: 5 aborts, 6 stays open
+    auto appended = log.append(bytes);
+    ASSERT_TRUE(appended);
+    ASSERT_TRUE(log.wait_durable(appended->last_offset));
+  }
+  auto committed = fetch("t", 0, 0);
+  committed.isolation_level = 1;
+  auto f = h.call(11, committed);
+  const auto& part = f.responses[0].partitions[0];
+  EXPECT_EQ(part.high_watermark, 3);
+  EXPECT_EQ(part.last_stable_offset, 1);
+  ASSERT_EQ(batches_of(part).size(), 1u);  // offset 0 only: 1 is undecided
+  ASSERT_TRUE(part.aborted_transactions);
+  ASSERT_EQ(part.aborted_transactions->size(), 1u);
+  EXPECT_EQ((*part.aborted_transactions)[0].producer_id, 5);
+  EXPECT_EQ((*part.aborted_transactions)[0].first_offset, 0);
+  auto all = h.call(11, fetch("t", 0, 0));
+  EXPECT_EQ(batches_of(all.responses[0].partitions[0]).size(), 3u);
+  EXPECT_FALSE(all.responses[0].partitions[0].aborted_transactions);
+
+  auto commit = marker(6, 1);
+  ASSERT_TRUE(log.append(commit));  // 3: 6 commits
+  ASSERT_TRUE(log.flush());
+  f = h.call(11, committed);
+  EXPECT_EQ(f.responses[0].partitions[0].last_stable_offset, 4);
 }
 
 TEST(produce, acks_zero_sends_nothing_and_acks_one_answers) {

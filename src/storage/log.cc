@@ -3,6 +3,7 @@
 #include "base/logging.h"
 #include "base/metrics.h"
 #include "base/record_batch.h"
+#include "base/record_reader.h"
 #include "storage/errc.h"
 
 #include <algorithm>
@@ -239,7 +240,7 @@ result<append_result> log::append(std::span<std::byte> batch) {
     return r.error();
   }
   _log_end.store((last + 1)(), std::memory_order_release);
-  _producers.update(h, base, last);
+  update_producers_locked(batch, base, last);
   if (cfg.flush == flush_policy::interval) {
     std::lock_guard lock(_flush_mutex);
     _unflushed_appends += h.records_count();
@@ -272,6 +273,8 @@ result<void> log::roll_locked() {
 }
 
 result<void> log::snapshot_producers_locked() {
+  _producers.prune_aborted(log_start_offset());
+  publish_transactions_locked();
   CAUDAL_TRY(write_producer_snapshot(_dir, log_end_offset(), _producers));
   auto offsets = list_producer_snapshots(_dir);
   if (!offsets) return offsets.error();
@@ -318,12 +321,52 @@ result<void> log::load_producer_state_locked() {
     while (rest.size() >= batch::header_bytes) {
       const batch::header_view h(rest);
       if (h.size_bytes() > rest.size()) return errc::corrupt;
-      _producers.update(h, h.base_offset(), h.last_offset());
+      update_producers_locked(rest.first(h.size_bytes()), h.base_offset(), h.last_offset());
       rest = rest.subspan(h.size_bytes());
     }
     from = r->range.next_offset;
   }
+  publish_transactions_locked();
   return ok();
+}
+
+void log::update_producers_locked(std::span<const std::byte> batch, kafka_offset base,
+                                  kafka_offset last) {
+  const batch::header_view h(batch);
+  if (h.producer_id() < 0) return;
+  const std::size_t aborted = _producers.aborted().size();
+  _producers.update(h, base, last, h.is_control() ? batch::control_type(batch).value_or(-1) : -1);
+  if (!h.is_transactional()) return;
+  const auto unstable = _producers.first_unstable_offset();
+  _first_unstable.store(unstable ? (*unstable)() : -1, std::memory_order_release);
+  // Aborts are rare; only they copy the list readers see.
+  if (aborted != _producers.aborted().size()) publish_transactions_locked();
+}
+
+void log::publish_transactions_locked() {
+  const auto unstable = _producers.first_unstable_offset();
+  _first_unstable.store(unstable ? (*unstable)() : -1, std::memory_order_release);
+  auto view = std::make_shared<const std::vector<aborted_txn>>(_producers.aborted());
+  std::lock_guard lock(_aborted_mutex);
+  _aborted = std::move(view);
+}
+
+std::vector<aborted_txn> log::aborted_transactions(kafka_offset from, kafka_offset to) const {
+  std::shared_ptr<const std::vector<aborted_txn>> all;
+  {
+    std::lock_guard lock(_aborted_mutex);
+    all = _aborted;
+  }
+  std::vector<aborted_txn> out;
+  if (!all) return out;
+  // In marker order: skip those that ended before `from`.
+  auto it =
+      std::lower_bound(all->begin(), all->end(), from,
+                       [](const aborted_txn& a, kafka_offset o) { return a.last_offset < o; });
+  for (; it != all->end(); ++it) {
+    if (it->first_offset < to) out.push_back(*it);
+  }
+  return out;
 }
 
 std::size_t log::expire_producers(std::int64_t expiration_ms) {

@@ -124,6 +124,17 @@ class log {
   /// Forces a new active segment (also happens on its own at segment.bytes/segment.ms).
   [[nodiscard]] result<void> roll();
 
+  /// The last stable offset for a high watermark: below the first offset of every open
+  /// transaction, so read_committed consumers never read past an undecided batch.
+  [[nodiscard]] kafka_offset last_stable_offset(kafka_offset high_watermark) const {
+    const std::int64_t unstable = _first_unstable.load(std::memory_order_acquire);
+    return unstable >= 0 ? std::min(high_watermark, kafka_offset(unstable)) : high_watermark;
+  }
+  /// The aborted transactions whose batches may lie in [from, to): their abort marker is
+  /// at or after `from` and their first offset below `to` (Fetch with read_committed).
+  [[nodiscard]] std::vector<aborted_txn> aborted_transactions(kafka_offset from,
+                                                              kafka_offset to) const;
+
   /// Forgets idempotent producers idle for longer than `expiration_ms`
   /// (producer.id.expiration.ms). Returns how many went.
   std::size_t expire_producers(std::int64_t expiration_ms);
@@ -166,6 +177,10 @@ class log {
   [[nodiscard]] result<void> load_producer_state_locked();
   // Snapshots _producers at the log end and keeps only the newest few snapshots.
   [[nodiscard]] result<void> snapshot_producers_locked();
+  // Applies an appended (or replayed) batch to _producers and publishes what readers see.
+  void update_producers_locked(std::span<const std::byte> batch, kafka_offset base,
+                               kafka_offset last);
+  void publish_transactions_locked();
   [[nodiscard]] result<void> roll_locked();
   [[nodiscard]] result<void> write_checkpoint_locked(kafka_offset recovery_point,
                                                      kafka_offset log_start);
@@ -181,9 +196,12 @@ class log {
   clock& _clock;
   flush_executor& _flusher;
 
-  mutable std::mutex _writer_mutex;  // serialises all mutation
-  producer_state _producers;         // guarded by _writer_mutex
-  log_config _config;                // written under _writer_mutex and _config_mutex
+  mutable std::mutex _writer_mutex;               // serialises all mutation
+  producer_state _producers;                      // guarded by _writer_mutex
+  std::atomic<std::int64_t> _first_unstable{-1};  // of _producers; -1: no open transaction
+  mutable std::mutex _aborted_mutex;
+  std::shared_ptr<const std::vector<aborted_txn>> _aborted;  // guarded by _aborted_mutex
+  log_config _config;  // written under _writer_mutex and _config_mutex
   mutable std::mutex _config_mutex;
 
   mutable std::shared_mutex _segments_mutex;

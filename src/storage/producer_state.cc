@@ -3,6 +3,7 @@
 #include "base/assert.h"
 #include "base/bytes.h"
 #include "base/crc32c.h"
+#include "base/record_reader.h"
 #include "storage/errc.h"
 #include "storage/file.h"
 #include "storage/segment.h"
@@ -18,6 +19,7 @@ constexpr std::uint16_t version = 1;
 constexpr std::size_t header_bytes = 4 + 2 + 4 + 4;  // magic, version, crc, count
 constexpr std::size_t entry_bytes = 8 + 2 + 4 + 8 + 8 + 1;
 constexpr std::size_t batch_bytes = 4 + 4 + 8 + 8 + 8;
+constexpr std::size_t aborted_bytes = 8 + 8 + 8;
 
 // Appends big-endian fields to a byte vector.
 class writer {
@@ -89,7 +91,8 @@ result<std::optional<producer_batch>> producer_state::check(const batch::header_
   return std::optional<producer_batch>{};
 }
 
-void producer_state::update(const batch::header_view& h, kafka_offset base, kafka_offset last) {
+void producer_state::update(const batch::header_view& h, kafka_offset base, kafka_offset last,
+                            std::int16_t marker) {
   const std::int64_t id = h.producer_id();
   if (id < 0) return;
   producer_entry& e = _producers[id];
@@ -99,10 +102,17 @@ void producer_state::update(const batch::header_view& h, kafka_offset base, kafk
   }
   e.last_timestamp = h.max_timestamp();
   if (h.is_control()) {
+    if (e.txn_first_offset() >= 0) {
+      _ongoing.erase(e.txn_first_offset);
+      if (marker == batch::control_abort) _aborted.push_back({id, e.txn_first_offset, base});
+    }
     e.txn_first_offset = kafka_offset(-1);
     return;
   }
-  if (h.is_transactional() && e.txn_first_offset() < 0) e.txn_first_offset = base;
+  if (h.is_transactional() && e.txn_first_offset() < 0) {
+    e.txn_first_offset = base;
+    _ongoing.emplace(base, id);
+  }
   if (e.batch_count == producer_batches_kept) {
     std::move(e.batches.begin() + 1, e.batches.end(), e.batches.begin());
     --e.batch_count;
@@ -117,6 +127,15 @@ std::size_t producer_state::expire(std::int64_t now_ms, std::int64_t expiration_
     const producer_entry& e = item.second;
     return e.txn_first_offset() < 0 && now_ms - e.last_timestamp > expiration_ms;
   });
+}
+
+std::optional<kafka_offset> producer_state::first_unstable_offset() const {
+  if (_ongoing.empty()) return std::nullopt;
+  return _ongoing.begin()->first;
+}
+
+void producer_state::prune_aborted(kafka_offset log_start) {
+  std::erase_if(_aborted, [&](const aborted_txn& a) { return a.last_offset < log_start; });
 }
 
 const producer_entry* producer_state::find(std::int64_t producer_id) const {
@@ -154,7 +173,13 @@ std::vector<std::byte> producer_state::serialize() const {
       w.put(b.max_timestamp);
     }
   }
-  // The CRC covers the count and the entries.
+  w.put(static_cast<std::uint32_t>(_aborted.size()));
+  for (const aborted_txn& a : _aborted) {
+    w.put(a.producer_id);
+    w.put(a.first_offset());
+    w.put(a.last_offset());
+  }
+  // The CRC covers the counts, the entries and the aborted transactions.
   store_be(out.data() + 6, crc32c::value(std::span(out).subspan(10)));
   return out;
 }
@@ -187,6 +212,20 @@ result<producer_state> producer_state::parse(std::span<const std::byte> bytes) {
       b.max_timestamp = c.get<std::int64_t>();
     }
     if (!state._producers.emplace(id, e).second) return errc::corrupt;
+    if (e.txn_first_offset() >= 0 && !state._ongoing.emplace(e.txn_first_offset, id).second) {
+      return errc::corrupt;
+    }
+  }
+  if (c.left() < 4) return errc::corrupt;
+  const auto aborted = c.get<std::uint32_t>();
+  if (aborted != c.left() / aborted_bytes || c.left() % aborted_bytes != 0) return errc::corrupt;
+  state._aborted.reserve(aborted);
+  for (std::uint32_t i = 0; i < aborted; ++i) {
+    aborted_txn a;
+    a.producer_id = c.get<std::int64_t>();
+    a.first_offset = kafka_offset(c.get<std::int64_t>());
+    a.last_offset = kafka_offset(c.get<std::int64_t>());
+    state._aborted.push_back(a);
   }
   if (c.left() != 0) return errc::corrupt;
   return state;

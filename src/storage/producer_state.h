@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -53,6 +54,16 @@ struct producer_entry {
   }
 };
 
+/// A transaction that ended with an abort marker: read_committed consumers skip the
+/// producer's batches from `first_offset` to the marker at `last_offset`.
+struct aborted_txn {
+  std::int64_t producer_id = -1;
+  kafka_offset first_offset;
+  kafka_offset last_offset;
+
+  bool operator==(const aborted_txn&) const = default;
+};
+
 /// The sequence number after `sequence` + `delta`: sequences wrap from INT32_MAX to 0.
 [[nodiscard]] std::int32_t add_sequence(std::int32_t sequence, std::int32_t delta);
 
@@ -67,8 +78,19 @@ class producer_state {
   [[nodiscard]] result<std::optional<producer_batch>> check(const batch::header_view& h) const;
 
   /// Records an appended batch (also used when replaying the log). Control batches only
-  /// move the epoch and close the producer's open transaction.
-  void update(const batch::header_view& h, kafka_offset base, kafka_offset last);
+  /// move the epoch and close the producer's open transaction; `marker` is the control
+  /// record's type (batch::control_abort or control_commit). An abort that closes an open
+  /// transaction is added to aborted().
+  void update(const batch::header_view& h, kafka_offset base, kafka_offset last,
+              std::int16_t marker = -1);
+
+  /// The first offset of the oldest open transaction, nullopt if none is open: the last
+  /// stable offset is the smaller of this and the high watermark.
+  [[nodiscard]] std::optional<kafka_offset> first_unstable_offset() const;
+  /// Aborted transactions in marker order.
+  [[nodiscard]] const std::vector<aborted_txn>& aborted() const { return _aborted; }
+  /// Forgets aborted transactions whose marker lies below `log_start` (their data is gone).
+  void prune_aborted(kafka_offset log_start);
 
   /// Forgets producers whose latest batch is older than `expiration_ms` before `now_ms`
   /// and that have no open transaction (producer.id.expiration.ms). Returns how many.
@@ -76,7 +98,11 @@ class producer_state {
 
   [[nodiscard]] const producer_entry* find(std::int64_t producer_id) const;
   [[nodiscard]] std::size_t size() const { return _producers.size(); }
-  void clear() { _producers.clear(); }
+  void clear() {
+    _producers.clear();
+    _ongoing.clear();
+    _aborted.clear();
+  }
 
   /// The snapshot file's contents (docs/formats/producer-snapshot.md).
   [[nodiscard]] std::vector<std::byte> serialize() const;
@@ -85,6 +111,8 @@ class producer_state {
 
  private:
   std::unordered_map<std::int64_t, producer_entry> _producers;
+  std::map<kafka_offset, std::int64_t> _ongoing;  // open transactions: first offset -> id
+  std::vector<aborted_txn> _aborted;
 };
 
 // Snapshot files: `<offset in 20 digits>.snapshot` in the log's directory, each holding the

@@ -10,12 +10,14 @@
 
 #include "base/batch_builder.h"
 #include "base/clock.h"
+#include "base/record_reader.h"
 #include "storage/errc.h"
 #include "storage/log.h"
 #include "storage/test_util.h"
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <fstream>
 #include <limits>
 
@@ -252,6 +254,71 @@ TEST_F(producer_log_test, suffix_truncation_rebuilds_the_state) {
   ASSERT_TRUE(again);
   EXPECT_FALSE(again->duplicate);
   EXPECT_EQ(again->base_offset, kafka_offset(2));
+}
+
+std::vector<std::byte> txn_batch(std::int64_t id, std::int32_t sequence) {
+  auto opts = batch::producer_options(id, 0, sequence);
+  opts.attributes = batch::transactional_bit;
+  batch::builder b(opts);
+  b.add(std::nullopt, as_bytes("txn"), t0);
+  return b.finish();
+}
+
+std::vector<std::byte> marker(std::int64_t id, std::int16_t type) {
+  auto opts = batch::producer_options(id, 0, -1);
+  opts.attributes = batch::transactional_bit | batch::control_bit;
+  batch::builder b(opts);
+  const std::array<std::byte, 4> key{std::byte{0}, std::byte{0}, std::byte{0},
+                                     static_cast<std::byte>(type)};
+  const std::array<std::byte, 6> value{};
+  b.add(std::span<const std::byte>(key), std::span<const std::byte>(value), t0);
+  return b.finish();
+}
+
+TEST(control_type, reads_the_marker_of_a_control_batch) {
+  EXPECT_EQ(batch::control_type(marker(1, batch::control_commit)), batch::control_commit);
+  EXPECT_EQ(batch::control_type(marker(1, batch::control_abort)), batch::control_abort);
+  EXPECT_EQ(batch::control_type(txn_batch(1, 0)), std::nullopt);
+}
+
+TEST_F(producer_log_test, open_transactions_hold_the_last_stable_offset_and_aborts_are_listed) {
+  auto l = open_log(dir.path());
+  auto append_bytes = [&](std::vector<std::byte> b) {
+    auto r = l->append(b);
+    EXPECT_TRUE(r) << r.error().message();
+    return r ? r->base_offset : kafka_offset(-1);
+  };
+  const kafka_offset hw(1000);
+  append_bytes(producer_batch_bytes(3, 0, 0));  // 0-1, not transactional
+  EXPECT_EQ(l->last_stable_offset(hw), hw);
+  append_bytes(txn_batch(5, 0));  // 2: producer 5 opens a transaction
+  append_bytes(txn_batch(6, 0));  // 3: producer 6 too
+  append_bytes(txn_batch(5, 1));  // 4
+  EXPECT_EQ(l->last_stable_offset(hw), kafka_offset(2));
+  EXPECT_EQ(l->last_stable_offset(kafka_offset(1)), kafka_offset(1));
+  append_bytes(marker(5, batch::control_abort));  // 5: aborts 2-4 of producer 5
+  EXPECT_EQ(l->last_stable_offset(hw), kafka_offset(3));
+  append_bytes(marker(6, batch::control_commit));  // 6
+  EXPECT_EQ(l->last_stable_offset(hw), hw);
+  const std::vector want{aborted_txn{5, kafka_offset(2), kafka_offset(5)}};
+  EXPECT_EQ(l->aborted_transactions(kafka_offset(0), kafka_offset(7)), want);
+  EXPECT_EQ(l->aborted_transactions(kafka_offset(5), kafka_offset(7)), want);
+  EXPECT_TRUE(l->aborted_transactions(kafka_offset(6), kafka_offset(7)).empty());
+  EXPECT_TRUE(l->aborted_transactions(kafka_offset(0), kafka_offset(2)).empty());
+
+  // An open transaction and the aborted list survive a clean reopen and a crash.
+  append_bytes(txn_batch(7, 0));  // 7: stays open
+  ASSERT_TRUE(l->flush());
+  std::filesystem::copy(
+      dir.path(), copy.path(),
+      std::filesystem::copy_options::recursive | std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE(l->close());
+  l.reset();
+  for (const auto& path : {dir.path(), copy.path()}) {
+    auto again = open_log(path);
+    EXPECT_EQ(again->last_stable_offset(hw), kafka_offset(7)) << path;
+    EXPECT_EQ(again->aborted_transactions(kafka_offset(0), kafka_offset(8)), want) << path;
+  }
 }
 
 TEST_F(producer_log_test, idle_producers_expire) {

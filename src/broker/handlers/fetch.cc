@@ -1,6 +1,7 @@
-// Fetch (key 1): whole record batches from each partition up to its high watermark, sent
-// from the segment files with sendfile. A fetch that finds fewer than min_bytes waits in
-// the purgatory until data arrives or max_wait_ms passes (long polling).
+// Fetch (key 1): whole record batches from each partition up to its high watermark (its
+// last stable offset for read_committed consumers, with the aborted transactions among
+// them), sent from the segment files with sendfile. A fetch that finds fewer than min_bytes waits
+// in the purgatory until data arrives or max_wait_ms passes (long polling).
 
 #include "protocol/generated/fetch.h"
 #include "broker/errors.h"
@@ -101,15 +102,21 @@ class fetch_operation final : public delayed_operation {
           continue;
         }
         const kafka_offset hw = p->high_watermark();
+        const kafka_offset lso = p->log->last_stable_offset(hw);
         const kafka_offset start = p->log->log_start_offset();
         pd.high_watermark = hw();
-        pd.last_stable_offset = hw();
+        pd.last_stable_offset = lso();
         pd.log_start_offset = start();
+        // read_committed consumers read up to the last stable offset only, and are told
+        // which transactions in what they read were aborted.
+        const bool committed = _request.isolation_level == 1;
+        const kafka_offset end = committed ? lso : hw;
+        if (!committed) pd.aborted_transactions = std::nullopt;
         const kafka_offset offset(part.fetch_offset);
         if (offset < start || offset > p->log->log_end_offset()) {
           pd.error_code = wire(error_code::offset_out_of_range);
           any_error = true;
-        } else if (offset < hw) {
+        } else if (offset < end) {
           const auto partition_max =
               static_cast<std::uint64_t>(std::max(part.partition_max_bytes, 0));
           const std::uint64_t room = response_max > total ? response_max - total : 0;
@@ -117,7 +124,7 @@ class fetch_operation final : public delayed_operation {
           // The first batch of the first partition with data goes out even if it is
           // larger than the limits, so a consumer can always make progress.
           if (first_data || limit > 0) {
-            auto r = p->log->read(offset, std::max<std::uint64_t>(limit, 1), hw);
+            auto r = p->log->read(offset, std::max<std::uint64_t>(limit, 1), end);
             if (!r) {
               pd.error_code = wire(to_kafka_error(r.error()));
               any_error = true;
@@ -127,6 +134,11 @@ class fetch_operation final : public delayed_operation {
               externals.push_back(net::file_range{r->fd(), r->range.position, size, r->seg});
               pd.records = protocol::record_set(protocol::external_chunk{id, size});
               total += size;
+              if (committed) {
+                for (const auto& a : p->log->aborted_transactions(offset, r->range.next_offset)) {
+                  pd.aborted_transactions->push_back({a.producer_id, a.first_offset()});
+                }
+              }
               topic_bytes[static_cast<std::size_t>(&topic - _request.topics.data())] += size;
               first_data = false;
             }

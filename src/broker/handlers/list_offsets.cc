@@ -46,8 +46,10 @@ found_record first_record_at(std::span<const std::byte> bytes, std::int64_t time
   return {h.base_offset()(), h.max_timestamp()};
 }
 
-found_record lookup(const cluster::partition& p, std::int64_t timestamp) {
-  const kafka_offset hw = p.high_watermark();
+// With read_committed (isolation level 1) the visible end is the last stable offset.
+found_record lookup(const cluster::partition& p, std::int64_t timestamp, bool committed) {
+  const kafka_offset hw =
+      committed ? p.log->last_stable_offset(p.high_watermark()) : p.high_watermark();
   if (timestamp == earliest) return {p.log->log_start_offset()(), -1};
   if (timestamp == latest) return {hw(), -1};
   std::int64_t target = timestamp;
@@ -103,7 +105,7 @@ void handle_list_offsets(request_context ctx, protocol::reader& body) {
       } else if (part.timestamp < max_timestamp) {
         out.error_code = wire(error_code::invalid_request);
       } else {
-        const auto rec = lookup(*p, part.timestamp);
+        const auto rec = lookup(*p, part.timestamp, request.isolation_level == 1);
         out.offset = rec.offset;
         out.timestamp = rec.timestamp;
         out.leader_epoch = rec.offset >= 0 ? 0 : -1;
