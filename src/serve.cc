@@ -8,6 +8,7 @@
 #include "cluster/metadata_store.h"
 #include "cluster/partition_manager.h"
 #include "group/group_coordinator.h"
+#include "group/txn_coordinator.h"
 #include "http/admin_server.h"
 #include "net/server.h"
 #include "net/shutdown_signal.h"
@@ -54,6 +55,13 @@ int serve(const properties& values) {
     return 1;
   }
   groups.start();
+  group::txn_coordinator txns(group::txn_config::from(config), **metadata, partitions, groups, clk);
+  txns.on_marker([&fetches](const cluster::partition& p) { fetches.notify(&p); });
+  if (auto r = txns.load(); !r) {
+    spdlog::error("cannot load {}: {}", group::transaction_topic, r.error().message());
+    return 1;
+  }
+  txns.start();
 
   net::server_config net_config;
   net_config.endpoints.clear();
@@ -71,6 +79,7 @@ int serve(const properties& values) {
   broker::broker_services services{
       config, **metadata, partitions, clk, fetches, background, config.advertised_listeners()};
   services.groups = &groups;
+  services.txns = &txns;
   broker::broker handler(services);
   net::server server(net_config, handler);
   if (auto r = server.start(); !r) {
@@ -109,6 +118,7 @@ int serve(const properties& values) {
   if (admin) admin->stop();  // no more scrapes reading the layers below
   fetches.stop();            // parked fetches answer now with what they have
   server.stop();             // stop accepting, finish in-flight requests
+  txns.stop();               // no more transaction timeouts
   groups.stop();             // no more timers: session expiry, retention, snapshots
   partitions.stop();         // flush and close every log
   spdlog::info("stopped cleanly");

@@ -121,8 +121,11 @@ TEST_F(group_handlers_test, find_coordinator_creates_the_offsets_topic_and_answe
   ASSERT_NE(t, nullptr);
   EXPECT_TRUE(t->internal);
   EXPECT_EQ(t->partitions, 4);
-  r.key_type = 1;  // a transactional id: no transaction coordinator yet
-  EXPECT_EQ(h.call(3, r).error_code, code(error_code::coordinator_not_available));
+  r.key_type = 1;  // a transactional id: creates __transaction_state, answers this node
+  const auto txn = h.call(3, r);
+  EXPECT_EQ(txn.error_code, 0);
+  EXPECT_EQ(txn.node_id, 0);
+  EXPECT_NE(h.metadata().topics()->find("__transaction_state"), nullptr);
   protocol::find_coordinator_request batched;
   batched.coordinator_keys = {"a", "b"};
   auto v4 = h.call(4, batched);

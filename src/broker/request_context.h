@@ -24,6 +24,7 @@ class request_meter;
 
 namespace caudal::group {
 class group_coordinator;
+class txn_coordinator;
 }  // namespace caudal::group
 
 namespace caudal::broker {
@@ -42,6 +43,8 @@ struct broker_services {
   /// The group coordinator (consumer groups, committed offsets); set by the composition
   /// root after construction. The group API handlers require it.
   group::group_coordinator* groups = nullptr;
+  /// The transaction coordinator; set by the composition root like `groups`.
+  group::txn_coordinator* txns = nullptr;
 };
 
 /// One request being answered. Movable, so a handler can hand it to a later completion

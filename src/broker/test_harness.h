@@ -43,6 +43,7 @@
 #include "cluster/metadata_store.h"
 #include "cluster/partition_manager.h"
 #include "group/group_coordinator.h"
+#include "group/txn_coordinator.h"
 #include "protocol/generated/messages.h"
 #include "protocol/header.h"
 #include "storage/flush_pool.h"
@@ -206,10 +207,15 @@ class broker_harness {
     _groups = std::make_unique<group::group_coordinator>(group::coordinator_config::from(*_config),
                                                          *_metadata, *_partitions, _clock);
     if (auto r = _groups->load(); !r) throw harness_error("groups load: " + r.error().message());
+    _txns = std::make_unique<group::txn_coordinator>(group::txn_config::from(*_config), *_metadata,
+                                                     *_partitions, *_groups, _clock);
+    _txns->on_marker([this](const cluster::partition& p) { _fetches->notify(&p); });
+    if (auto r = _txns->load(); !r) throw harness_error("txns load: " + r.error().message());
     _services = std::make_unique<broker_services>(
         broker_services{*_config, *_metadata, *_partitions, _clock, *_fetches, *_background,
                         _config->advertised_listeners()});
     _services->groups = _groups.get();
+    _services->txns = _txns.get();
     _broker = std::make_unique<broker>(*_services);
   }
 
@@ -220,6 +226,7 @@ class broker_harness {
     _fetches->stop();
     _background.reset();  // runs queued handler work while the services still exist
     _broker.reset();
+    _txns.reset();
     _groups.reset();
     _partitions->stop();
     _partitions.reset();
@@ -238,6 +245,7 @@ class broker_harness {
   /// The group coordinator. Its timers do not run on their own: tests call tick() (after
   /// advancing a manual clock) or start() it.
   [[nodiscard]] group::group_coordinator& groups() { return *_groups; }
+  [[nodiscard]] group::txn_coordinator& txns() { return *_txns; }
 
   /// The listener name requests arrive on (for advertised addresses).
   std::string listener_name = "PLAINTEXT";
@@ -371,6 +379,7 @@ class broker_harness {
   std::unique_ptr<cluster::partition_manager> _partitions;
   std::unique_ptr<fetch_purgatory> _fetches;
   std::unique_ptr<group::group_coordinator> _groups;
+  std::unique_ptr<group::txn_coordinator> _txns;
   std::unique_ptr<broker_services> _services;
   std::unique_ptr<broker> _broker;
   std::deque<std::vector<std::byte>> _replies;  // bytes that returned responses view into

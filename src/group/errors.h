@@ -22,6 +22,12 @@ enum class error : std::int16_t {
   unknown_member_id = 25,
   invalid_session_timeout = 26,
   rebalance_in_progress = 27,
+  invalid_producer_epoch = 47,
+  invalid_txn_state = 48,
+  invalid_producer_id_mapping = 49,
+  invalid_transaction_timeout = 50,
+  concurrent_transactions = 51,
+  operation_not_attempted = 55,
   kafka_storage_error = 56,
   non_empty_group = 68,
   group_id_not_found = 69,
@@ -29,6 +35,7 @@ enum class error : std::int16_t {
   group_max_size_reached = 81,
   fenced_instance_id = 82,
   group_subscribed_to_topic = 86,
+  producer_fenced = 90,
 };
 
 /// The wire value of `e`.

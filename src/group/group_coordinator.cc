@@ -366,6 +366,20 @@ void group_coordinator::commit(const std::string& group_id, const std::string& m
   if (failed != error::none || offsets.empty()) done(failed);
 }
 
+void group_coordinator::commit_transactional(const std::string& group_id,
+                                             std::vector<offset_commit> offsets,
+                                             commit_callback done) {
+  if (!ready()) return done(error::coordinator_not_available);
+  if (group_id.empty() || offsets.empty()) return done(error::none);
+  auto s = find_slot(group_id, true);
+  error failed = error::none;
+  {
+    std::lock_guard lock(s->mutex);
+    failed = append_offsets(group_id, offsets, done);
+  }
+  if (failed != error::none) done(failed);
+}
+
 error group_coordinator::append_offsets(const std::string& group_id,
                                         std::vector<offset_commit>& offsets,
                                         commit_callback& done) {
@@ -666,29 +680,12 @@ void group_coordinator::maybe_snapshot(offsets_partition& p) {
 }
 
 void group_coordinator::start(std::int64_t tick_ms) {
-  CAUDAL_ASSERT(!_timer.joinable(), "group coordinator started twice");
   _last_retention_ms = now_ms();
-  _timer = std::thread([this, tick_ms] { run(tick_ms); });
+  _timer.start(tick_ms, [this] { tick(); });
 }
 
 void group_coordinator::stop() {
-  {
-    std::lock_guard lock(_timer_mutex);
-    _stopping = true;
-  }
-  _timer_wake.notify_all();
-  if (_timer.joinable()) _timer.join();
-}
-
-void group_coordinator::run(std::int64_t tick_ms) {
-  std::unique_lock lock(_timer_mutex);
-  while (!_stopping) {
-    _timer_wake.wait_for(lock, std::chrono::milliseconds(tick_ms), [this] { return _stopping; });
-    if (_stopping) break;
-    lock.unlock();
-    tick();
-    lock.lock();
-  }
+  _timer.stop();
 }
 
 }  // namespace caudal::group

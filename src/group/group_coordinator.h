@@ -21,6 +21,7 @@
 // absolute value, modulo the partition count. One node coordinates every partition.
 
 #include "base/clock.h"
+#include "base/periodic_thread.h"
 #include "base/result.h"
 #include "cluster/broker_config.h"
 #include "cluster/metadata_store.h"
@@ -133,6 +134,11 @@ class group_coordinator {
   void commit(const std::string& group_id, const std::string& member_id,
               const std::optional<std::string>& instance_id, std::int32_t generation,
               std::vector<offset_commit> offsets, commit_callback done);
+  /// Commits offsets a transaction carried (TxnOffsetCommit, made visible by its commit):
+  /// no member or generation check, which happened when they were sent. Creates the
+  /// group if needed; `done` runs once the records are durable.
+  void commit_transactional(const std::string& group_id, std::vector<offset_commit> offsets,
+                            commit_callback done);
   /// OffsetFetch: the committed offsets of `which` partitions (every committed one when
   /// nullopt). A partition without a commit has offset -1. Unknown groups have none.
   [[nodiscard]] std::pair<error, std::vector<std::pair<topic_partition, committed_offset>>>
@@ -192,7 +198,6 @@ class group_coordinator {
   [[nodiscard]] result<void> load_partition(std::int32_t index);
   void expire_offsets(std::int64_t now);
   void maybe_snapshot(offsets_partition& p);
-  void run(std::int64_t tick_ms);
 
   const coordinator_config _config;
   cluster::metadata_store& _metadata;
@@ -209,10 +214,7 @@ class group_coordinator {
   random_source _rng;  // guarded by _groups_mutex (seeds of new groups)
 
   std::int64_t _last_retention_ms = 0;  // timer thread only
-  std::mutex _timer_mutex;
-  std::condition_variable _timer_wake;
-  bool _stopping = false;  // guarded by _timer_mutex
-  std::thread _timer;
+  periodic_thread _timer;
 };
 
 }  // namespace caudal::group

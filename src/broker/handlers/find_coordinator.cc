@@ -1,6 +1,6 @@
-// FindCoordinator (key 10): this node coordinates every group. The first lookup creates
-// `__consumer_offsets` (as Kafka does), off the event loop. Transaction coordinators
-// (key type 1) are not served yet: COORDINATOR_NOT_AVAILABLE, which clients retry.
+// FindCoordinator (key 10): this node coordinates every group and every transactional id.
+// The first lookup of each kind creates its internal topic (`__consumer_offsets`,
+// `__transaction_state`), as Kafka does, off the event loop.
 
 #include "protocol/generated/find_coordinator.h"
 #include "base/logging.h"
@@ -25,17 +25,12 @@ void locate(const request_context& ctx, std::int8_t key_type, std::int32_t& node
   host.clear();
   port = -1;
   message = std::nullopt;
-  if (key_type == transaction_key_type) {
-    error = static_cast<std::int16_t>(error_code::coordinator_not_available);
-    message = "transactions are not supported yet";
-    return;
-  }
-  if (key_type != group_key_type) {
+  if (key_type != group_key_type && key_type != transaction_key_type) {
     error = static_cast<std::int16_t>(error_code::invalid_request);
     message = "unknown key type";
     return;
   }
-  if (!coordinator(ctx).ready()) {
+  if (key_type == group_key_type ? !coordinator(ctx).ready() : !txn_coordinator(ctx).ready()) {
     error = static_cast<std::int16_t>(error_code::coordinator_not_available);
     return;
   }
@@ -71,13 +66,20 @@ void handle_find_coordinator(request_context ctx, protocol::reader& body) {
     return;
   }
   const std::int8_t key_type = ctx.version >= 1 ? request.key_type : group_key_type;
-  if (key_type != group_key_type || coordinator(ctx).ready()) {
+  const bool ready = key_type == group_key_type         ? coordinator(ctx).ready()
+                     : key_type == transaction_key_type ? txn_coordinator(ctx).ready()
+                                                        : true;
+  if (ready) {
     answer(ctx, request);
     return;
   }
-  run_blocking(std::move(ctx), [request = std::move(request)](request_context& c) {
-    if (auto r = coordinator(c).ensure_topic(); !r) {
-      spdlog::warn("cannot set up {}: {}", group::offsets_topic, r.error().message());
+  run_blocking(std::move(ctx), [request = std::move(request), key_type](request_context& c) {
+    if (key_type == group_key_type) {
+      if (auto r = coordinator(c).ensure_topic(); !r) {
+        spdlog::warn("cannot set up {}: {}", group::offsets_topic, r.error().message());
+      }
+    } else if (auto r = txn_coordinator(c).ensure_topic(); !r) {
+      spdlog::warn("cannot set up {}: {}", group::transaction_topic, r.error().message());
     }
     answer(c, request);
   });

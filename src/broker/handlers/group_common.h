@@ -6,6 +6,7 @@
 #include "broker/request_context.h"
 #include "group/errors.h"
 #include "group/group_coordinator.h"
+#include "group/txn_coordinator.h"
 #include "protocol/error_code.h"
 
 namespace caudal::broker {
@@ -33,12 +34,25 @@ CAUDAL_SAME_CODE(member_id_required);
 CAUDAL_SAME_CODE(group_max_size_reached);
 CAUDAL_SAME_CODE(fenced_instance_id);
 CAUDAL_SAME_CODE(group_subscribed_to_topic);
+CAUDAL_SAME_CODE(invalid_producer_epoch);
+CAUDAL_SAME_CODE(invalid_txn_state);
+CAUDAL_SAME_CODE(invalid_producer_id_mapping);
+CAUDAL_SAME_CODE(invalid_transaction_timeout);
+CAUDAL_SAME_CODE(concurrent_transactions);
+CAUDAL_SAME_CODE(operation_not_attempted);
+CAUDAL_SAME_CODE(producer_fenced);
 #undef CAUDAL_SAME_CODE
 
 /// The group coordinator. Requires: the broker was wired with one (serve, test harness).
 [[nodiscard]] inline group::group_coordinator& coordinator(const request_context& ctx) {
   CAUDAL_ASSERT(ctx.services->groups != nullptr, "no group coordinator is wired in");
   return *ctx.services->groups;
+}
+
+/// The transaction coordinator. Requires: the broker was wired with one.
+[[nodiscard]] inline group::txn_coordinator& txn_coordinator(const request_context& ctx) {
+  CAUDAL_ASSERT(ctx.services->txns != nullptr, "no transaction coordinator is wired in");
+  return *ctx.services->txns;
 }
 
 /// A request context that completions on other threads can hold.

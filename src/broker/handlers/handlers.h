@@ -36,5 +36,9 @@ void handle_describe_groups(request_context ctx, protocol::reader& body);
 void handle_delete_groups(request_context ctx, protocol::reader& body);
 void handle_offset_delete(request_context ctx, protocol::reader& body);
 void handle_init_producer_id(request_context ctx, protocol::reader& body);
+void handle_add_partitions_to_txn(request_context ctx, protocol::reader& body);
+void handle_add_offsets_to_txn(request_context ctx, protocol::reader& body);
+void handle_end_txn(request_context ctx, protocol::reader& body);
+void handle_txn_offset_commit(request_context ctx, protocol::reader& body);
 
 }  // namespace caudal::broker

@@ -6,6 +6,7 @@
 #include "base/record_batch.h"
 #include "broker/errors.h"
 #include "broker/fetch_purgatory.h"
+#include "broker/handlers/group_common.h"
 #include "broker/handlers/handlers.h"
 #include "broker/respond.h"
 #include "cluster/topic_config.h"
@@ -70,8 +71,6 @@ error_code check_batch(std::span<std::byte> bytes, std::int16_t version, const p
   if (*size != bytes.size()) return error_code::invalid_record;  // exactly one batch (v3+)
   const batch::header_view h(bytes);
   if (h.is_control()) return error_code::invalid_record;
-  // Transactional batches need the transaction coordinator, which is not here yet.
-  if (h.is_transactional()) return error_code::invalid_record;
   if (h.compression() == 4 && version < 7) return error_code::unsupported_compression_type;
   // Records are checked too: a batch whose CRC is right but whose records are garbage is
   // never stored.
@@ -97,6 +96,20 @@ error_code check_batch(std::span<std::byte> bytes, std::int16_t version, const p
     }
   }
   return error_code::none;
+}
+
+// A transactional batch is taken only from a request naming a transactional id, and only
+// when the coordinator has the partition in the producer's ongoing transaction at this
+// epoch (KIP-890): a batch racing its transaction's end is refused, never left open.
+error_code check_transaction(const request_context& rc, bool transactional_request,
+                             std::span<const std::byte> bytes, const std::string& topic,
+                             std::int32_t partition) {
+  const batch::header_view h(bytes);
+  if (h.is_transactional() != transactional_request) return error_code::invalid_record;
+  if (!transactional_request) return error_code::none;
+  if (rc.services->txns == nullptr) return error_code::invalid_txn_state;
+  return static_cast<error_code>(group::wire(
+      rc.services->txns->verify(h.producer_id(), h.producer_epoch(), {topic, partition})));
 }
 
 }  // namespace
@@ -142,10 +155,6 @@ void handle_produce(request_context ctx, protocol::reader& body) {
         set_error(error_code::invalid_required_acks);
         continue;
       }
-      if (request.transactional_id) {
-        set_error(error_code::transactional_id_authorization_failed);
-        continue;
-      }
       auto p = meta ? services.partitions.get(topic.name, data.index) : nullptr;
       if (!p) {
         set_error(error_code::unknown_topic_or_partition);
@@ -165,6 +174,12 @@ void handle_produce(request_context ctx, protocol::reader& body) {
       std::span<std::byte> bytes(rc.frame->data() + offset, view.size());
       std::int64_t log_append_time = -1;
       if (auto e = check_batch(bytes, rc.version, limits, now_ms, log_append_time);
+          e != error_code::none) {
+        set_error(e);
+        continue;
+      }
+      if (auto e = check_transaction(rc, request.transactional_id.has_value(), bytes, topic.name,
+                                     data.index);
           e != error_code::none) {
         set_error(e);
         continue;
