@@ -43,6 +43,8 @@ constexpr std::array served{
     api_entry{api_key::incremental_alter_configs, 0, 1, handle_incremental_alter_configs},
     api_entry{api_key::offset_delete, 0, 0, handle_offset_delete},
     api_entry{api_key::describe_cluster, 0, 1, handle_describe_cluster},
+    api_entry{api_key::describe_transactions, 0, 0, handle_describe_transactions},
+    api_entry{api_key::list_transactions, 0, 1, handle_list_transactions},
 };
 
 }  // namespace

@@ -309,5 +309,35 @@ TEST_F(group_handlers_test, join_errors) {
   EXPECT_EQ(h.exchange_body(11, 5, junk).kind, net::completion_kind::close);
 }
 
+TEST(transactions, describe_and_list_show_the_coordinator_state) {
+  broker_harness h;
+  h.create_topic("orders", 2);
+  ASSERT_TRUE(h.txns().ensure_topic());
+  const auto p = h.txns().init_producer("shop", 30000, -1, -1);
+  ASSERT_EQ(h.txns().add_partitions("shop", p.producer_id, p.epoch, {{"orders", 1}})[0],
+            group::error::none);
+
+  protocol::describe_transactions_request d;
+  d.transactional_ids = {"shop", "nope"};
+  const auto described = h.call(0, d);
+  ASSERT_EQ(described.transaction_states.size(), 2u);
+  const auto& shop = described.transaction_states[0];
+  EXPECT_EQ(shop.error_code, 0);
+  EXPECT_EQ(shop.transaction_state, "Ongoing");
+  EXPECT_EQ(shop.producer_id, p.producer_id);
+  EXPECT_EQ(shop.transaction_timeout_ms, 30000);
+  ASSERT_EQ(shop.topics.size(), 1u);
+  EXPECT_EQ(shop.topics[0].partitions, std::vector<std::int32_t>{1});
+  EXPECT_EQ(described.transaction_states[1].error_code,
+            code(error_code::transactional_id_not_found));
+
+  protocol::list_transactions_request l;
+  EXPECT_EQ(h.call(1, l).transaction_states.size(), 1u);
+  l.state_filters = {"CompleteCommit", "Bogus"};
+  const auto listed = h.call(1, l);
+  EXPECT_TRUE(listed.transaction_states.empty());
+  EXPECT_EQ(listed.unknown_state_filters, std::vector<std::string>{"Bogus"});
+}
+
 }  // namespace
 }  // namespace caudal::broker

@@ -115,6 +115,8 @@ const std::array definitions_table{
                "How often expired offsets are removed", 1, long_max},
     config_def{"offset.metadata.max.bytes", config_type::int32, "4096",
                "Largest metadata string an offset commit may carry", 0, int_max},
+    config_def{"transactional.id.expiration.ms", config_type::int32, "604800000",
+               "How long a transactional id without an open transaction is remembered", 1, int_max},
     config_def{"transaction.max.timeout.ms", config_type::int32, "900000",
                "Longest transaction timeout a producer may ask for", 1, int_max},
     config_def{"transaction.abort.timed.out.transaction.cleanup.interval.ms", config_type::int32,

@@ -81,6 +81,7 @@ txn_config txn_config::from(const cluster::broker_config& c) {
   out.max_timeout_ms = c.integer("transaction.max.timeout.ms");
   out.abort_check_interval_ms =
       c.integer("transaction.abort.timed.out.transaction.cleanup.interval.ms");
+  out.id_expiration_ms = c.integer("transactional.id.expiration.ms");
   return out;
 }
 
@@ -161,9 +162,8 @@ result<void> txn_coordinator::load() {
     }
     pos = read->range.next_offset;
   }
-  _by_producer.clear();
   for (const auto& [id, m] : _txns)
-    _by_producer[m.producer_id] = id;
+    publish(m);
   // Ends that a stop interrupted are completed now: their markers may be missing.
   for (auto& [id, m] : _txns) {
     if (ending(m.state)) {
@@ -198,6 +198,27 @@ void txn_coordinator::tick() {
     if (!persist(id, m)) continue;
     (void)finish(id, m, false);
   }
+  for (auto it = _txns.begin(); it != _txns.end();) {
+    const txn_metadata& m = it->second;
+    const bool idle = m.state == txn_state::empty || m.state == txn_state::complete_commit ||
+                      m.state == txn_state::complete_abort;
+    if (!idle || now - m.update_ms <= _config.id_expiration_ms) {
+      ++it;
+      continue;
+    }
+    // A tombstone: the next InitProducerId of the id starts afresh with a new producer id.
+    batch::builder b;
+    b.add(as_bytes(it->first), std::nullopt, now);
+    auto bytes = b.finish();
+    auto appended = _log->log->append(bytes);
+    if (!appended || !_log->log->wait_durable(appended->last_offset)) break;
+    spdlog::info("transactional id {} expired", it->first);
+    {
+      std::unique_lock vlock(_verify_mutex);
+      _verify.erase(m.producer_id);
+    }
+    it = _txns.erase(it);
+  }
 }
 
 result<void> txn_coordinator::persist(const std::string& txn_id, const txn_metadata& m) {
@@ -208,7 +229,16 @@ result<void> txn_coordinator::persist(const std::string& txn_id, const txn_metad
   auto bytes = b.finish();
   auto appended = _log->log->append(bytes);
   if (!appended) return appended.error();
-  return _log->log->wait_durable(appended->last_offset);
+  CAUDAL_TRY(_log->log->wait_durable(appended->last_offset));
+  publish(m);
+  return {};
+}
+
+void txn_coordinator::publish(const txn_metadata& m) {
+  verify_entry e{m.epoch, m.state == txn_state::ongoing, {}};
+  if (e.ongoing) e.partitions = m.partitions;
+  std::unique_lock lock(_verify_mutex);
+  _verify[m.producer_id] = std::move(e);
 }
 
 result<void> txn_coordinator::write_marker(const topic_partition& tp, std::int64_t id,
@@ -285,7 +315,6 @@ producer_grant txn_coordinator::init_producer(const std::string& txn_id, std::in
     if (m.epoch >= std::numeric_limits<std::int16_t>::max() - 1) {
       auto id = _metadata.next_producer_id();
       if (!id) return {error::kafka_storage_error};
-      _by_producer.erase(m.producer_id);
       m.producer_id = *id;
       m.epoch = 0;
     } else {
@@ -300,7 +329,6 @@ producer_grant txn_coordinator::init_producer(const std::string& txn_id, std::in
   m.update_ms = _clock.wall_ms();
   if (!persist(txn_id, m)) return {error::kafka_storage_error};
   _txns[txn_id] = m;
-  _by_producer[m.producer_id] = txn_id;
   return {error::none, m.producer_id, m.epoch};
 }
 
@@ -421,12 +449,12 @@ error txn_coordinator::end(const std::string& txn_id, std::int64_t id, std::int1
 }
 
 error txn_coordinator::verify(std::int64_t id, std::int16_t epoch, const topic_partition& tp) {
-  std::lock_guard lock(_mutex);
-  auto owner = _by_producer.find(id);
-  if (owner == _by_producer.end()) return error::invalid_producer_id_mapping;
-  const txn_metadata& m = _txns.at(owner->second);
+  std::shared_lock lock(_verify_mutex);
+  auto found = _verify.find(id);
+  if (found == _verify.end()) return error::invalid_producer_id_mapping;
+  const verify_entry& m = found->second;
   if (epoch < m.epoch) return error::invalid_producer_epoch;
-  if (epoch != m.epoch || m.state != txn_state::ongoing || !m.partitions.contains(tp)) {
+  if (epoch != m.epoch || !m.ongoing || !m.partitions.contains(tp)) {
     return error::invalid_txn_state;
   }
   return error::none;

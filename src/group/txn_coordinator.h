@@ -33,6 +33,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +47,7 @@ inline constexpr std::string_view transaction_topic = "__transaction_state";
 struct txn_config {
   std::int64_t max_timeout_ms = 900000;          // transaction.max.timeout.ms
   std::int64_t abort_check_interval_ms = 10000;  // transaction.abort.timed.out...interval.ms
+  std::int64_t id_expiration_ms = 604800000;     // transactional.id.expiration.ms
   /// Reads the transaction.* keys of `c`.
   [[nodiscard]] static txn_config from(const cluster::broker_config& c);
 };
@@ -103,7 +105,8 @@ class txn_coordinator {
   /// Starts the timer thread (timeouts every abort_check_interval_ms, or `tick_ms`).
   void start(std::int64_t tick_ms = 1000);
   void stop();
-  /// Aborts every transaction open longer than its timeout.
+  /// Aborts every transaction open longer than its timeout, and forgets transactional
+  /// ids without an open transaction that were idle for transactional.id.expiration.ms.
   void tick();
 
   /// InitProducerId with a transactional.id: a new producer id at epoch 0, or the same id
@@ -129,7 +132,8 @@ class txn_coordinator {
   /// invalid_txn_state, kafka_storage_error.
   [[nodiscard]] error end(const std::string& txn_id, std::int64_t id, std::int16_t epoch,
                           bool commit);
-  /// Whether producer `id` at `epoch` may write a transactional batch to `tp` now.
+  /// Whether producer `id` at `epoch` may write a transactional batch to `tp` now. Never
+  /// waits for an fsync: produce requests call it on the event loops.
   /// Errors: invalid_producer_epoch (older epoch), invalid_txn_state.
   [[nodiscard]] error verify(std::int64_t id, std::int16_t epoch, const topic_partition& tp);
 
@@ -157,8 +161,18 @@ class txn_coordinator {
   std::atomic<bool> _ready{false};
   std::mutex _mutex;
   std::map<std::string, txn_metadata, std::less<>> _txns;  // guarded by _mutex
-  std::map<std::int64_t, std::string> _by_producer;        // guarded by _mutex
   std::shared_ptr<cluster::partition> _log;                // guarded by _mutex
+
+  // What verify() needs, per producer id, as last made durable: kept apart from _mutex,
+  // which is held across fsyncs, because produce requests check it on the event loops.
+  struct verify_entry {
+    std::int16_t epoch = -1;
+    bool ongoing = false;
+    std::set<topic_partition> partitions;
+  };
+  void publish(const txn_metadata& m);
+  mutable std::shared_mutex _verify_mutex;
+  std::map<std::int64_t, verify_entry> _verify;  // guarded by _verify_mutex
 
   periodic_thread _timer;
 };

@@ -137,3 +137,25 @@ def test_consume_with_group(broker, topic_name):
     got = js(broker, "consume", timeout=60, topic=topic_name, groupId=topic_name, count=10,
              timeoutMs=10000)
     assert [base64.b64decode(m["value"]) for m in got] == [b"%d" % i for i in range(10)]
+
+
+def test_transactions_commit_abort_and_send_offsets(broker, topic_name):
+    """kafkajs's transaction() API: committed values are visible to read_committed
+    consumers, aborted ones are not, and offsets sent with a committed transaction are the
+    group's committed offsets (those of an aborted one are not)."""
+    clients.create_topic(broker.bootstrap, topic_name)
+    group = topic_name + ".group"
+    assert js(broker, "transaction", transactionalId=topic_name + ".txn", topic=topic_name,
+              group=group, transactions=[
+                  {"values": ["a", "b"], "commit": True, "offset": 2},
+                  {"values": ["x"], "commit": False, "offset": 9},
+                  {"values": ["c"], "commit": True},
+              ]) is True
+    got = clients.consume_assigned(broker.bootstrap, topic_name, [0], 3,
+                                   **{"isolation.level": "read_committed"})
+    assert [m.value() for m in got] == [b"a", b"b", b"c"]
+    c = clients.consumer(broker.bootstrap, **{"group.id": group})
+    try:
+        assert c.committed([TopicPartition(topic_name, 0)], timeout=10)[0].offset == 2
+    finally:
+        c.close()

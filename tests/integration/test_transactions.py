@@ -2,6 +2,10 @@
 read_committed and a read_uncommitted consumer see them, fencing of a zombie producer with
 the same transactional.id, abort of a transaction left open past its timeout, offsets sent
 with a transaction, and a broker SIGKILL between transactions."""
+import pathlib
+import random
+import subprocess
+import sys
 import time
 import uuid
 
@@ -150,3 +154,63 @@ def test_committed_transactions_survive_sigkill(make_broker, topic_name):
     q.produce(topic_name, b"after", partition=0)
     q.commit_transaction(30)
     assert values(b.bootstrap, topic_name, "read_committed", 2) == [b"kept", b"after"]
+
+
+def test_pipeline_killed_at_random_points_outputs_each_input_exactly_once(broker, topic_name):
+    """Consume from A, transform, produce to B with the offsets committed in the same
+    transaction; SIGKILL the pipeline process at random points and restart it. B holds
+    each input's output exactly once."""
+    n, partitions = 4000, 2
+    source, destination = topic_name + ".in", topic_name + ".out"
+    clients.create_topic(broker.bootstrap, source, partitions=partitions)
+    clients.create_topic(broker.bootstrap, destination, partitions=partitions)
+    p = clients.producer(broker.bootstrap, acks="all")
+    clients.produce_all(p, source, ({"value": b"%d" % i, "partition": i % partitions}
+                                    for i in range(n)))
+    group, txn_id = "eos-" + uuid.uuid4().hex, "eos-" + uuid.uuid4().hex
+    args = [sys.executable, str(pathlib.Path(__file__).parent / "eos_pipeline.py"),
+            broker.bootstrap, source, destination, str(partitions), group, txn_id]
+    rng = random.Random(7)
+    admin_consumer = clients.consumer(broker.bootstrap, **{"group.id": group})
+
+    def consumed():
+        tps = [TopicPartition(source, i) for i in range(partitions)]
+        return sum(max(tp.offset, 0) for tp in admin_consumer.committed(tps, timeout=10))
+
+    kills = 0
+    progress_at_kills = []
+    try:
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            try:
+                assert proc.stdout.readline().strip() == b"ready"
+                if kills < 4:
+                    # Kill once the pipeline has made some progress past the last kill,
+                    # at a random moment within its stream of transactions.
+                    target = n * (kills + rng.uniform(0.3, 0.9)) / 5
+                    while consumed() < target and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    time.sleep(rng.uniform(0, 0.1))
+                    proc.kill()
+                    proc.wait(10)
+                    kills += 1
+                    progress_at_kills.append(consumed())
+                    continue
+                while consumed() < n and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                break
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(10)
+        assert consumed() == n, f"the pipeline consumed {consumed()} of {n}"
+    finally:
+        admin_consumer.close()
+    got = clients.consume_assigned(broker.bootstrap, destination, range(partitions), n,
+                                   timeout=60, **{"isolation.level": "read_committed"})
+    outputs = sorted(int(m.value()[4:]) for m in got)
+    assert outputs == list(range(n)), "an input's output is missing or repeated"
+    assert kills == 4
+    mid_stream = [c for c in progress_at_kills if 0 < c < n]
+    assert len(mid_stream) >= 2, f"kills did not land mid-stream: {progress_at_kills}"

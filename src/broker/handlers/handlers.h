@@ -40,5 +40,7 @@ void handle_add_partitions_to_txn(request_context ctx, protocol::reader& body);
 void handle_add_offsets_to_txn(request_context ctx, protocol::reader& body);
 void handle_end_txn(request_context ctx, protocol::reader& body);
 void handle_txn_offset_commit(request_context ctx, protocol::reader& body);
+void handle_describe_transactions(request_context ctx, protocol::reader& body);
+void handle_list_transactions(request_context ctx, protocol::reader& body);
 
 }  // namespace caudal::broker

@@ -1,16 +1,23 @@
 // The transaction APIs a transactional producer sends to its coordinator:
 // AddPartitionsToTxn (key 24, v0-3: the client form), AddOffsetsToTxn (25, v0-3),
-// EndTxn (26, v0-3) and TxnOffsetCommit (28, v0-3). Each calls the transaction
-// coordinator (group/txn_coordinator.h), which fsyncs its log: off the event loop.
+// EndTxn (26, v0-3) and TxnOffsetCommit (28, v0-3); and the admin ones,
+// DescribeTransactions (65, v0) and ListTransactions (66, v0-1). Each calls the
+// transaction coordinator (group/txn_coordinator.h), which fsyncs its log or waits for
+// one: off the event loop.
 
 #include "base/logging.h"
+#include "broker/errors.h"
 #include "broker/handlers/group_common.h"
 #include "broker/handlers/handlers.h"
 #include "broker/respond.h"
 #include "protocol/generated/add_offsets_to_txn.h"
 #include "protocol/generated/add_partitions_to_txn.h"
+#include "protocol/generated/describe_transactions.h"
 #include "protocol/generated/end_txn.h"
+#include "protocol/generated/list_transactions.h"
 #include "protocol/generated/txn_offset_commit.h"
+
+#include <set>
 
 namespace caudal::broker {
 namespace {
@@ -102,6 +109,74 @@ void handle_txn_offset_commit(request_context ctx, protocol::reader& body) {
           out.name = t.name;
           for (const auto& p : t.partitions)
             out.partitions.push_back({p.partition_index, group::wire(e)});
+        }
+        send_response(c, response);
+      });
+}
+
+void handle_describe_transactions(request_context ctx, protocol::reader& body) {
+  using protocol::describe_transactions_request;
+  decode_then_block<describe_transactions_request>(
+      std::move(ctx), body, [](request_context& c, const describe_transactions_request& r) {
+        protocol::describe_transactions_response response;
+        for (const auto& id : r.transactional_ids) {
+          auto& out = response.transaction_states.emplace_back();
+          out.transactional_id = id;
+          if (!txn_coordinator(c).ready()) {
+            out.error_code = wire(protocol::error_code::coordinator_not_available);
+            continue;
+          }
+          const auto m = txn_coordinator(c).describe(id);
+          if (!m) {
+            out.error_code = wire(protocol::error_code::transactional_id_not_found);
+            continue;
+          }
+          out.transaction_state = std::string(group::to_string(m->state));
+          out.transaction_timeout_ms = m->timeout_ms;
+          out.transaction_start_time_ms = m->start_ms;
+          out.producer_id = m->producer_id;
+          out.producer_epoch = m->epoch;
+          for (const auto& tp : m->partitions) {
+            if (out.topics.empty() || out.topics.back().topic != tp.topic) {
+              out.topics.push_back({tp.topic, {}});
+            }
+            out.topics.back().partitions.push_back(tp.partition);
+          }
+        }
+        send_response(c, response);
+      });
+}
+
+void handle_list_transactions(request_context ctx, protocol::reader& body) {
+  using protocol::list_transactions_request;
+  decode_then_block<list_transactions_request>(
+      std::move(ctx), body, [](request_context& c, const list_transactions_request& r) {
+        protocol::list_transactions_response response;
+        std::set<std::string> states;
+        for (const auto& s : r.state_filters) {
+          bool known = false;
+          for (int i = 0; i <= static_cast<int>(group::txn_state::complete_abort); ++i) {
+            known = known || group::to_string(static_cast<group::txn_state>(i)) == s;
+          }
+          if (known) {
+            states.insert(s);
+          } else {
+            response.unknown_state_filters.push_back(s);
+          }
+        }
+        const std::set<std::int64_t> ids(r.producer_id_filters.begin(),
+                                         r.producer_id_filters.end());
+        const std::int64_t now = c.services->clk.wall_ms();
+        for (const auto& [id, m] : txn_coordinator(c).list()) {
+          const std::string state(group::to_string(m.state));
+          if (!r.state_filters.empty() && !states.contains(state)) continue;
+          if (!ids.empty() && !ids.contains(m.producer_id)) continue;
+          // v1: only transactions running for longer than the duration.
+          if (r.duration_filter >= 0 &&
+              (m.state != group::txn_state::ongoing || now - m.start_ms <= r.duration_filter)) {
+            continue;
+          }
+          response.transaction_states.push_back({id, m.producer_id, state});
         }
         send_response(c, response);
       });

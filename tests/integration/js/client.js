@@ -5,7 +5,7 @@
 // Prints one JSON result line on stdout and exits 0, or prints the error on stderr and exits 1.
 // Commands: createTopics, listTopics, fetchTopicMetadata, fetchTopicOffsets,
 // fetchTopicOffsetsByTimestamp, describeConfigs,
-// deleteTopicRecords, deleteTopics, produce, consume (consume joins a consumer group: kafkajs
+// deleteTopicRecords, deleteTopics, produce, transaction, consume (consume joins a consumer group: kafkajs
 // has no consumer without one), groupConsume (a long-running group member, see below).
 'use strict';
 
@@ -84,6 +84,38 @@ const commands = {
     }),
 
   deleteTopics: (a) => withAdmin((admin) => admin.deleteTopics({ topics: a.topics, timeout: 30000 })),
+
+  // args: {transactionalId, topic, group, transactions: [{values, commit, offset}]}: each
+  // transaction sends its values (text) to partition 0 of `topic`, and with `offset` also
+  // commits that offset of partition 0 for `group` (sendOffsets), then commits or aborts.
+  transaction: async (a) => {
+    const producer = kafka.producer({
+      transactionalId: a.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    try {
+      for (const t of a.transactions) {
+        const txn = await producer.transaction();
+        await txn.send({
+          topic: a.topic,
+          messages: t.values.map((v) => ({ value: v, partition: 0 })),
+        });
+        if (t.offset !== undefined) {
+          await txn.sendOffsets({
+            consumerGroupId: a.group,
+            topics: [{ topic: a.topic, partitions: [{ partition: 0, offset: String(t.offset) }] }],
+          });
+        }
+        if (t.commit) await txn.commit();
+        else await txn.abort();
+      }
+      return true;
+    } finally {
+      await producer.disconnect();
+    }
+  },
 
   // args: {topic, acks, compression, batches: [[{key, value, headers, partition, timestamp}]]}
   produce: async (a) => {
