@@ -214,3 +214,58 @@ def test_pipeline_killed_at_random_points_outputs_each_input_exactly_once(broker
     assert kills == 4
     mid_stream = [c for c in progress_at_kills if 0 < c < n]
     assert len(mid_stream) >= 2, f"kills did not land mid-stream: {progress_at_kills}"
+
+
+def test_broker_sigkill_in_the_middle_of_transactions(make_broker, topic_name):
+    """SIGKILL the broker while a producer commits and aborts transactions back to back:
+    after the restart every transaction the producer saw committed is there whole, no
+    transaction is there in part, and no aborted one is visible to read_committed."""
+    partitions = 3
+    b = make_broker(name="txn-crash")
+    clients.create_topic(b.bootstrap, topic_name, partitions=partitions)
+    txn_id = "crash-" + uuid.uuid4().hex
+    writer = subprocess.Popen(
+        [sys.executable, str(pathlib.Path(__file__).parent / "txn_writer.py"), b.bootstrap,
+         topic_name, str(partitions), txn_id],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    seen = []
+    try:
+        while len(seen) < 40:
+            line = writer.stdout.readline()
+            assert line, "the writer stopped early"
+            seen.append(line.split())
+        time.sleep(random.Random(3).uniform(0, 0.05))
+        b.kill()
+    finally:
+        writer.kill()
+        writer.wait(10)
+        seen += [line.split() for line in writer.stdout.read().splitlines()]
+    committed = {int(k) for word, k in seen if word == b"committed"}
+    aborted = {int(k) for word, k in seen if word == b"aborted"}
+    b.start()
+    # The successor aborts whatever the crash left open, so the partitions become stable.
+    q = txn_producer(b.bootstrap, txn_id)
+    q.begin_transaction()
+    q.produce(topic_name, b"end:0", partition=0)
+    q.commit_transaction(30)
+    c = clients.consumer(b.bootstrap, **{"isolation.level": "read_committed"})
+    try:
+        c.assign([TopicPartition(topic_name, p, 0) for p in range(partitions)])
+        records, deadline = [], time.monotonic() + 60
+        while time.monotonic() < deadline:
+            batch = [m.value() for m in c.consume(1000, timeout=1) if not m.error()]
+            if not batch and b"end:0" in records:
+                break
+            records += batch
+    finally:
+        c.close()
+    per_txn = {}
+    for v in records:
+        k, _ = v.split(b":")
+        if k != b"end":
+            per_txn.setdefault(int(k), []).append(v)
+    torn = {k: len(v) for k, v in per_txn.items() if len(v) != 10}
+    assert not torn, f"transactions visible in part: {torn}"
+    assert committed <= set(per_txn), f"committed and lost: {committed - set(per_txn)}"
+    assert not (aborted & set(per_txn)), f"aborted and visible: {aborted & set(per_txn)}"
+    assert all(k % 3 != 2 for k in per_txn), "an aborted transaction is visible"
