@@ -32,7 +32,7 @@ constexpr std::array served{
     api_entry{api_key::delete_topics, 0, 6, handle_delete_topics},
     api_entry{api_key::delete_records, 0, 2, handle_delete_records},
     api_entry{api_key::init_producer_id, 0, 5, handle_init_producer_id},
-    api_entry{api_key::add_partitions_to_txn, 0, 3, handle_add_partitions_to_txn},
+    api_entry{api_key::add_partitions_to_txn, 0, 5, handle_add_partitions_to_txn},
     api_entry{api_key::add_offsets_to_txn, 0, 3, handle_add_offsets_to_txn},
     api_entry{api_key::end_txn, 0, 3, handle_end_txn},
     api_entry{api_key::txn_offset_commit, 0, 3, handle_txn_offset_commit},

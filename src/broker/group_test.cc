@@ -331,6 +331,21 @@ TEST(transactions, describe_and_list_show_the_coordinator_state) {
   EXPECT_EQ(described.transaction_states[1].error_code,
             code(error_code::transactional_id_not_found));
 
+  // KIP-890's verify-only form checks without adding.
+  protocol::add_partitions_to_txn_request v;
+  auto& t = v.transactions.emplace_back();
+  t.transactional_id = "shop";
+  t.producer_id = p.producer_id;
+  t.producer_epoch = p.epoch;
+  t.verify_only = true;
+  t.topics.push_back({"orders", {0, 1}});
+  const auto verified = h.call(5, v);
+  ASSERT_EQ(verified.results_by_transaction.size(), 1u);
+  const auto& results = verified.results_by_transaction[0].topic_results[0].results_by_partition;
+  EXPECT_EQ(results[0].partition_error_code, code(error_code::invalid_txn_state));
+  EXPECT_EQ(results[1].partition_error_code, 0);
+  EXPECT_EQ(h.txns().describe("shop")->partitions.size(), 1u);
+
   protocol::list_transactions_request l;
   EXPECT_EQ(h.call(1, l).transaction_states.size(), 1u);
   l.state_filters = {"CompleteCommit", "Bogus"};

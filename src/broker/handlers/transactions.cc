@@ -1,5 +1,6 @@
 // The transaction APIs a transactional producer sends to its coordinator:
-// AddPartitionsToTxn (key 24, v0-3: the client form), AddOffsetsToTxn (25, v0-3),
+// AddPartitionsToTxn (key 24, v0-3 the client form, v4-5 the batched and verify-only
+// form of KIP-890), AddOffsetsToTxn (25, v0-3),
 // EndTxn (26, v0-3) and TxnOffsetCommit (28, v0-3); and the admin ones,
 // DescribeTransactions (65, v0) and ListTransactions (66, v0-1). Each calls the
 // transaction coordinator (group/txn_coordinator.h), which fsyncs its log or waits for
@@ -36,26 +37,60 @@ void decode_then_block(request_context ctx, protocol::reader& body, Work work) {
 
 }  // namespace
 
+namespace {
+
+using partition_results =
+    std::vector<protocol::add_partitions_to_txn_response::add_partitions_to_txn_topic_result>;
+
+// Adds (or with `verify_only` checks) the partitions of one transaction; per-topic results.
+partition_results add_or_verify(
+    request_context& c, const std::string& txn_id, std::int64_t producer_id, std::int16_t epoch,
+    bool verify_only,
+    const std::vector<protocol::add_partitions_to_txn_request::add_partitions_to_txn_topic>&
+        topics) {
+  std::vector<group::topic_partition> wanted;
+  for (const auto& t : topics) {
+    for (std::int32_t p : t.partitions)
+      wanted.push_back({t.name, p});
+  }
+  std::vector<group::error> errors;
+  if (verify_only) {
+    for (const auto& tp : wanted)
+      errors.push_back(txn_coordinator(c).verify(producer_id, epoch, tp));
+  } else {
+    errors = txn_coordinator(c).add_partitions(txn_id, producer_id, epoch, wanted);
+  }
+  partition_results out;
+  std::size_t i = 0;
+  for (const auto& t : topics) {
+    auto& topic = out.emplace_back();
+    topic.name = t.name;
+    for (std::int32_t p : t.partitions)
+      topic.results_by_partition.push_back({p, group::wire(errors[i++])});
+  }
+  return out;
+}
+
+}  // namespace
+
 void handle_add_partitions_to_txn(request_context ctx, protocol::reader& body) {
   using protocol::add_partitions_to_txn_request;
-  using protocol::add_partitions_to_txn_response;
   decode_then_block<add_partitions_to_txn_request>(
       std::move(ctx), body, [](request_context& c, const add_partitions_to_txn_request& r) {
-        std::vector<group::topic_partition> wanted;
-        for (const auto& t : r.v3_and_below_topics) {
-          for (std::int32_t p : t.partitions)
-            wanted.push_back({t.name, p});
-        }
-        const auto errors = txn_coordinator(c).add_partitions(
-            r.v3_and_below_transactional_id, r.v3_and_below_producer_id,
-            r.v3_and_below_producer_epoch, wanted);
-        add_partitions_to_txn_response response;
-        std::size_t i = 0;
-        for (const auto& t : r.v3_and_below_topics) {
-          auto& out = response.results_by_topic_v3_and_below.emplace_back();
-          out.name = t.name;
-          for (std::int32_t p : t.partitions) {
-            out.results_by_partition.push_back({p, group::wire(errors[i++])});
+        protocol::add_partitions_to_txn_response response;
+        if (c.version < 4) {
+          // The client form: one transaction, partitions added.
+          response.results_by_topic_v3_and_below =
+              add_or_verify(c, r.v3_and_below_transactional_id, r.v3_and_below_producer_id,
+                            r.v3_and_below_producer_epoch, false, r.v3_and_below_topics);
+        } else {
+          // The broker form (KIP-890): batched, and verify_only asks whether partitions are
+          // in the transaction without adding them.
+          for (const auto& t : r.transactions) {
+            auto& out = response.results_by_transaction.emplace_back();
+            out.transactional_id = t.transactional_id;
+            out.topic_results = add_or_verify(c, t.transactional_id, t.producer_id,
+                                              t.producer_epoch, t.verify_only, t.topics);
           }
         }
         send_response(c, response);
