@@ -203,14 +203,22 @@ void log::fail(std::error_code ec) {
     w.done(ec);
 }
 
-result<append_result> log::append(std::span<std::byte> batch) {
+result<append_result> log::append(std::span<std::byte> batch, batch_check check) {
   std::lock_guard writer(_writer_mutex);
   if (_closed.load(std::memory_order_acquire)) return errc::closed;
   if (_failed.load(std::memory_order_acquire)) return errc::log_failed;
   const log_config cfg = config();
   if (batch.size() > static_cast<std::size_t>(cfg.max_message_bytes)) return errc::batch_too_large;
-  CAUDAL_TRY(batch::validate(batch, static_cast<std::size_t>(cfg.max_message_bytes),
-                             batch::count_check::fresh));
+  if (check == batch_check::full) {
+    CAUDAL_TRY(batch::validate(batch, static_cast<std::size_t>(cfg.max_message_bytes),
+                               batch::count_check::fresh));
+  } else {
+    // Still never write bytes that are not one whole batch.
+    if (batch.size() < batch::header_bytes) return batch::errc::truncated;
+    const batch::header_view h(batch);
+    if (h.size_bytes() != batch.size()) return batch::errc::trailing_bytes;
+    if (h.magic() != batch::magic_v2) return batch::errc::bad_magic;
+  }
   const batch::header_view h(batch);
   auto earlier = _producers.check(h);
   if (!earlier) return earlier.error();

@@ -108,6 +108,23 @@ TEST_F(log_test, invalid_batches_are_rejected_and_change_nothing) {
   EXPECT_EQ(read_all(*l).size(), 1u);
 }
 
+TEST_F(log_test, trusted_appends_skip_the_crc_but_still_take_only_whole_batches) {
+  auto l = open_log();
+  auto b = make_batch(2, 10, t0, 1);
+  auto bad_crc = b;
+  bad_crc.back() ^= std::byte{1};  // the caller vouches for it: no CRC pass here
+  EXPECT_TRUE(l->append(bad_crc, batch_check::trusted));
+  EXPECT_FALSE(l->append(bad_crc));
+  auto longer = b;
+  longer.push_back(std::byte{0});
+  EXPECT_FALSE(l->append(longer, batch_check::trusted));
+  EXPECT_FALSE(l->append(std::span(b).first(20), batch_check::trusted));
+  auto old_magic = b;
+  old_magic[batch::magic_pos] = std::byte{1};
+  EXPECT_FALSE(l->append(old_magic, batch_check::trusted));
+  EXPECT_EQ(l->log_end_offset(), kafka_offset(2));
+}
+
 TEST_F(log_test, reads_whole_batches_within_max_bytes_but_at_least_one) {
   auto l = open_log();
   std::vector<std::size_t> sizes;

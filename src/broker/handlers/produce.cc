@@ -184,7 +184,8 @@ void handle_produce(request_context ctx, protocol::reader& body) {
         set_error(e);
         continue;
       }
-      auto appended = p->log->append(bytes);
+      // check_batch validated these bytes (CRC included) and re-stamped the CRC it changed.
+      auto appended = p->log->append(bytes, storage::batch_check::trusted);
       if (!appended) {
         set_error(to_kafka_error(appended.error()));
         if (out.error_code == wire(error_code::kafka_storage_error)) {
