@@ -137,35 +137,25 @@ result<std::unique_ptr<metadata_store>> metadata_store::open(const std::filesyst
 
 result<void> metadata_store::replay() {
   topic_table table;
-  kafka_offset next = _log->log_start_offset();
-  while (next < _log->log_end_offset()) {
-    auto r = _log->read(next, 1 << 20);
-    if (!r) return r.error();
-    auto bytes = storage::read_bytes(*r);
-    if (!bytes) return bytes.error();
-    std::span<const std::byte> rest(*bytes);
-    while (!rest.empty()) {
-      auto size = batch::validate_prefix(rest, rest.size(), batch::count_check::stored);
-      if (!size) return size.error();
-      batch::record_reader reader(rest.first(*size));
-      for (;;) {
-        auto rec = reader.next();
-        if (!rec) return rec.error();
-        if (!*rec) break;
-        if (!(*rec)->value) return errc::corrupt_metadata;
-        const auto& v = *(*rec)->value;
-        try {
-          auto j = json::parse(std::string_view(reinterpret_cast<const char*>(v.data()), v.size()));
-          if (!apply_record(table, j)) return errc::corrupt_metadata;
-        } catch (const json::exception& e) {
-          spdlog::error("metadata log: {}", e.what());
-          return errc::corrupt_metadata;
+  CAUDAL_TRY(storage::for_each_batch(
+      *_log, _log->log_start_offset(), [&table](std::span<const std::byte> b) -> result<void> {
+        batch::record_reader reader(b);
+        for (;;) {
+          auto rec = reader.next();
+          if (!rec) return rec.error();
+          if (!*rec) return ok();
+          if (!(*rec)->value) return errc::corrupt_metadata;
+          const auto& v = *(*rec)->value;
+          try {
+            auto j =
+                json::parse(std::string_view(reinterpret_cast<const char*>(v.data()), v.size()));
+            if (!apply_record(table, j)) return errc::corrupt_metadata;
+          } catch (const json::exception& e) {
+            spdlog::error("metadata log: {}", e.what());
+            return errc::corrupt_metadata;
+          }
         }
-      }
-      rest = rest.subspan(*size);
-    }
-    next = r->range.next_offset;
-  }
+      }));
   spdlog::info("metadata: {} topic(s) loaded", table.topics().size());
   publish(std::move(table));
   return ok();

@@ -14,8 +14,6 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::uint64_t replay_read_bytes = 1 << 20;
-
 std::string_view state_names[] = {"Empty",        "Ongoing",        "PrepareCommit",
                                   "PrepareAbort", "CompleteCommit", "CompleteAbort"};
 
@@ -125,43 +123,31 @@ result<void> txn_coordinator::load() {
   std::lock_guard lock(_mutex);
   _log = _partitions.get(transaction_topic, 0);
   if (!_log) return make_error_code(cluster::errc::unknown_topic);
-  storage::log& log = *_log->log;
-  kafka_offset pos = log.log_start_offset();
-  const kafka_offset end = log.log_end_offset();
-  while (pos < end) {
-    auto read = log.read(pos, replay_read_bytes);
-    if (!read) return read.error();
-    if (read->empty()) break;
-    auto bytes = storage::read_bytes(*read);
-    if (!bytes) return bytes.error();
-    std::span<const std::byte> rest(*bytes);
-    while (rest.size() >= batch::header_bytes) {
-      const batch::header_view h(rest);
-      const auto one = rest.first(std::min(rest.size(), h.size_bytes()));
-      batch::record_reader reader(one);
-      while (true) {
-        auto rec = reader.next();
-        if (!rec || !*rec) break;
-        if (!(*rec)->key) continue;
-        const std::string id(reinterpret_cast<const char*>((*rec)->key->data()),
-                             (*rec)->key->size());
-        if (!(*rec)->value) {
-          _txns.erase(id);
-          continue;
+  const storage::log& log = *_log->log;
+  CAUDAL_TRY(storage::for_each_batch(
+      log, log.log_start_offset(), [this](std::span<const std::byte> b) -> result<void> {
+        batch::record_reader reader(b);
+        for (;;) {
+          auto rec = reader.next();
+          if (!rec) return rec.error();
+          if (!*rec) return ok();
+          if (!(*rec)->key) continue;
+          const std::string id(reinterpret_cast<const char*>((*rec)->key->data()),
+                               (*rec)->key->size());
+          if (!(*rec)->value) {
+            _txns.erase(id);
+            continue;
+          }
+          try {
+            const auto& v = *(*rec)->value;
+            _txns[id] = from_json(
+                json::parse(std::string_view(reinterpret_cast<const char*>(v.data()), v.size())));
+          } catch (const json::exception& e) {
+            spdlog::error("{}: bad record for {}: {}", transaction_topic, id, e.what());
+            return make_error_code(cluster::errc::corrupt_metadata);
+          }
         }
-        try {
-          const auto& v = *(*rec)->value;
-          _txns[id] = from_json(
-              json::parse(std::string_view(reinterpret_cast<const char*>(v.data()), v.size())));
-        } catch (const json::exception& e) {
-          spdlog::error("{}: bad record for {}: {}", transaction_topic, id, e.what());
-          return make_error_code(cluster::errc::corrupt_metadata);
-        }
-      }
-      rest = rest.subspan(one.size());
-    }
-    pos = read->range.next_offset;
-  }
+      }));
   for (const auto& [id, m] : _txns)
     publish(m);
   // Ends that a stop interrupted are completed now: their markers may be missing.

@@ -33,6 +33,28 @@ result<std::vector<std::byte>> read_bytes(const read_result& r) {
   return out;
 }
 
+result<void> for_each_batch(const log& l, kafka_offset from,
+                            const std::function<result<void>(std::span<const std::byte>)>& visit) {
+  constexpr std::uint64_t chunk_bytes = 1 << 20;
+  const kafka_offset end = l.log_end_offset();
+  while (from < end) {
+    auto r = l.read(from, chunk_bytes);
+    if (!r) return r.error();
+    if (r->empty()) break;
+    auto bytes = read_bytes(*r);
+    if (!bytes) return bytes.error();
+    std::span<const std::byte> rest(*bytes);
+    while (!rest.empty()) {
+      auto size = batch::validate_prefix(rest, rest.size(), batch::count_check::stored);
+      if (!size) return size.error();
+      CAUDAL_TRY(visit(rest.first(*size)));
+      rest = rest.subspan(*size);
+    }
+    from = r->range.next_offset;
+  }
+  return ok();
+}
+
 log::log(std::filesystem::path dir, const log_config& config, clock& clk, flush_executor& flusher)
     : _dir(std::move(dir)), _clock(clk), _flusher(flusher), _config(config) {}
 
@@ -317,23 +339,12 @@ result<void> log::load_producer_state_locked() {
     from = std::max(*it, log_start_offset());
     break;
   }
-  // Replay the batches after the snapshot. Only their headers matter.
-  constexpr std::uint64_t chunk_bytes = 1 << 20;
-  while (from < end) {
-    auto r = read(from, chunk_bytes);
-    if (!r) return r.error();
-    if (r->empty()) break;
-    auto bytes = read_bytes(*r);
-    if (!bytes) return bytes.error();
-    std::span<const std::byte> rest(*bytes);
-    while (rest.size() >= batch::header_bytes) {
-      const batch::header_view h(rest);
-      if (h.size_bytes() > rest.size()) return errc::corrupt;
-      update_producers_locked(rest.first(h.size_bytes()), h.base_offset(), h.last_offset());
-      rest = rest.subspan(h.size_bytes());
-    }
-    from = r->range.next_offset;
-  }
+  // Replay the batches after the snapshot.
+  CAUDAL_TRY(for_each_batch(*this, from, [this](std::span<const std::byte> b) -> result<void> {
+    const batch::header_view h(b);
+    update_producers_locked(b, h.base_offset(), h.last_offset());
+    return ok();
+  }));
   publish_transactions_locked();
   return ok();
 }

@@ -64,6 +64,16 @@ struct read_result {
 /// Copies a read result's bytes into memory (for tests, TLS and internal readers).
 [[nodiscard]] result<std::vector<std::byte>> read_bytes(const read_result& r);
 
+class log;
+
+/// Calls `visit` with each whole batch from the one holding `from` to the log end, in
+/// order, reading 1 MiB at a time: how internal topics and producer state are replayed.
+/// Each batch is checked (batch::validate_prefix) first. Stops at the first error, its own
+/// or the one `visit` returns.
+[[nodiscard]] result<void> for_each_batch(
+    const log& l, kafka_offset from,
+    const std::function<result<void>(std::span<const std::byte>)>& visit);
+
 /// Called once an offset is durable, or with the error that stopped it from becoming so.
 using durable_callback = std::function<void(std::error_code)>;
 
