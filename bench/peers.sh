@@ -4,9 +4,9 @@
 # bench/RESULTS.md (issue #7). Figures drift between runs on shared machines; the ratios
 # taken within one run are what we track.
 #
-#   limits: loopback TCP (iperf3, one stream); fio sequential write, buffered, with
-#           fdatasync after every 1 MiB (the same jobs as bench/storage.sh) and O_DIRECT,
-#           each with fio's own CPU seconds per GB
+#   limits: loopback TCP (iperf3, one stream; again with sendfile, for the sender's CPU
+#           price); fio sequential write, buffered, with fdatasync after every 1 MiB (the
+#           same jobs as bench/storage.sh) and O_DIRECT, each with fio's own CPU s per GB
 #   peers:  Redis Streams (redis-server, appendonly yes + appendfsync everysec; XADD
 #           through redis-benchmark, 100 B and 1 KiB, pipeline 16); NATS JetStream
 #           (nats-server -js, file store; published to by `caudal-bench nats`)
@@ -109,6 +109,9 @@ if want limits; then
   pids+=("$iperf_pid")
   wait_port "$port" "$iperf_pid"
   run_case iperf3 iperf3 -c 127.0.0.1 -p "$port" -t "${IPERF_SECONDS:-5}" -J
+  # The kernel's own price of sending a file over loopback (sendfile, -Z): on loopback the
+  # sender also pays for the receiver's TCP processing, so this is the floor for a fetch.
+  run_case iperf3_sendfile iperf3 -c 127.0.0.1 -p "$port" -t "${IPERF_SECONDS:-5}" -Z -J
   stop_pid "$iperf_pid"
 
   run_case fio_buffered fio --name=seq --directory="$data" --rw=write --bs=1M --size="${fio_mb}M" \
@@ -242,6 +245,11 @@ figures = {}  # name -> (value, unit, what)
 if have("iperf3"):
     j = json.loads(text("iperf3", "out"))
     figures["iperf3"] = j["end"]["sum_received"]["bits_per_second"] / 8 / 1e6
+sendfile_cpu = None  # iperf3 -Z's sender: CPU seconds per GB sent with sendfile
+if have("iperf3_sendfile"):
+    e = json.loads(text("iperf3_sendfile", "out"))["end"]
+    figures["iperf3_sendfile"] = e["sum_sent"]["bytes"] / e["sum_sent"]["seconds"] / 1e6
+    sendfile_cpu = e["cpu_utilization_percent"]["host_total"] / 100 * e["sum_sent"]["seconds"] / (e["sum_sent"]["bytes"] / 1e9)
 fio_cpu = {}  # name -> fio's own CPU seconds per GB written (user + system)
 for name in ("fio_buffered", "fio_sync", "fio_direct"):
     if have(name):
@@ -284,6 +292,8 @@ def row(case, figure, ratio, target, ok, name):
 
 if "iperf3" in figures:
     row("loopback TCP, iperf3, 1 stream", f"{figures['iperf3']:,.0f} MB/s", "", "", None, "iperf3")
+if "iperf3_sendfile" in figures:
+    row("loopback TCP, iperf3 -Z (sendfile), 1 stream", f"{figures['iperf3_sendfile']:,.0f} MB/s; sender {sendfile_cpu:.2f} cpu-s/GB", "", "", None, "iperf3_sendfile")
 if "fio_buffered" in figures:
     row("fio sequential write, buffered", f"{figures['fio_buffered']:,.0f} MB/s; fio {fio_cpu['fio_buffered']:.2f} cpu-s/GB", "", "", None, "fio_buffered")
 if "fio_sync" in figures:
@@ -355,6 +365,8 @@ if "consume_1k" in runs:
     ok = c is not None and c <= 0.3; ratio = ""
     if "iperf3" in figures:
         ratio = f"{mb / figures['iperf3']:.0%} of loopback TCP"; ok = ok and mb / figures["iperf3"] >= 0.3
+    if sendfile_cpu is not None and c is not None:
+        ratio += f"; broker cost {c / sendfile_cpu:.0%} of iperf3 -Z's sender"
     row(f"**Caudal consume {r['bytes'] / 2**30:.1f} GiB from offset 0, cold cache**", f"{mb:,.1f} MB/s{cost(r)}", ratio,
         "≥ 30%, ≤ 0.3 cpu-s/GB", ok, "consume_1k")
 if "e2e_1k" in runs:

@@ -84,6 +84,11 @@ result<std::uint64_t> file::size() const {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
+void file::advise_will_need(std::uint64_t position, std::uint64_t length) const {
+  (void)::posix_fadvise(_fd, static_cast<off_t>(position), static_cast<off_t>(length),
+                        POSIX_FADV_WILLNEED);
+}
+
 result<void> sync_directory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno_error(errno);

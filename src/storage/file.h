@@ -44,6 +44,9 @@ class file {
   [[nodiscard]] result<void> truncate(std::uint64_t size) const;
   /// The current size of the file.
   [[nodiscard]] result<std::uint64_t> size() const;
+  /// Asks the kernel to start reading [position, position + length) into the page cache
+  /// without waiting for it (posix_fadvise WILLNEED). A hint: failures are ignored.
+  void advise_will_need(std::uint64_t position, std::uint64_t length) const;
 
  private:
   explicit file(int fd) : _fd(fd) {}

@@ -13,6 +13,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -424,6 +428,59 @@ TEST_F(log_test, reads_stop_at_the_limit) {
   auto across = l->read(last_base, 1 << 20, last_base);
   ASSERT_TRUE(across);
   EXPECT_TRUE(across->empty()) << "a limit at a segment boundary stops the read";
+}
+
+}  // namespace
+}  // namespace caudal::storage
+
+namespace caudal::storage {
+namespace {
+
+// Pages of [position, position + length) of `fd` the page cache holds.
+std::size_t resident_pages(int fd, std::uint64_t position, std::uint64_t length) {
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  void* map = ::mmap(nullptr, position + length, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) return 0;
+  std::vector<unsigned char> in_core((position + length + page - 1) / page);
+  std::size_t n = 0;
+  if (::mincore(map, position + length, in_core.data()) == 0) {
+    for (std::size_t i = position / page; i < in_core.size(); ++i)
+      n += in_core[i] & 1;
+  }
+  ::munmap(map, position + length);
+  return n;
+}
+
+TEST_F(log_test, a_read_of_old_data_starts_the_disk_on_what_follows) {
+  {
+    auto l = open_log();
+    for (int i = 0; i < 160; ++i)
+      append(*l, 10, 10'000);  // about 16 MiB in one segment
+    ASSERT_TRUE(l->close());
+  }
+  const int fd = ::open((dir.path() / segment_file_name(kafka_offset(0), ".log")).c_str(),
+                        O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  const std::uint64_t window = 6 << 20;
+  ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+  if (resident_pages(fd, 1 << 20, window) > 0) {
+    ::close(fd);
+    GTEST_SKIP() << "this file system keeps the pages cached (tmpfs?): nothing to observe";
+  }
+  // A consumer starting at the beginning of old data: its first read asks for the next
+  // window, and the kernel fills it without anyone reading it.
+  auto l = open_log();
+  auto first = l->read(kafka_offset(0), 1 << 20);
+  ASSERT_TRUE(first && !first->empty());
+  const std::uint64_t after = first->range.position + first->range.size;
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  std::size_t resident = 0;
+  for (int i = 0; i < 500 && resident < window / page / 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    resident = resident_pages(fd, after, window);
+  }
+  ::close(fd);
+  EXPECT_GE(resident, window / page / 2) << "the bytes after the read were not read ahead";
 }
 
 }  // namespace

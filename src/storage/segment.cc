@@ -17,6 +17,9 @@ namespace caudal::storage {
 namespace {
 
 constexpr std::size_t scan_chunk_bytes = 1 << 20;
+// How far past a read the disk is asked to go, and the least worth asking for.
+constexpr std::uint64_t read_ahead_bytes = 8 << 20;
+constexpr std::uint64_t read_ahead_step_bytes = 1 << 20;
 
 // Reads a file front to back through one buffer, so recovery does one read per MiB rather
 // than one per batch.
@@ -315,7 +318,23 @@ result<file_range> segment::read(kafka_offset target, std::uint64_t bytes_max,
     range.size += (*h)->size;
     range.next_offset = (*h)->last_offset + 1;
   }
+  read_ahead(range.position + range.size);
   return range;
+}
+
+// Consumers of old data read a segment front to back. Starting the disk on the bytes after
+// each read means the next read finds them cached, instead of blocking its thread (an event
+// loop, inside sendfile) on the disk while nothing else moves.
+void segment::read_ahead(std::uint64_t from) const {
+  const std::uint64_t end = std::min(from + read_ahead_bytes, visible_bytes());
+  std::uint64_t until = _read_ahead_until.load(std::memory_order_relaxed);
+  // A reader far behind (or ahead of) the last hint gets a window of its own.
+  const std::uint64_t start = until >= from && until <= end ? until : from;
+  // A consumer at the log's end reads what was just written and is still cached: it never
+  // gets a step's worth, so tailing costs one comparison and no system call.
+  if (end < start + read_ahead_step_bytes) return;
+  if (!_read_ahead_until.compare_exchange_strong(until, end, std::memory_order_relaxed)) return;
+  _data.advise_will_need(start, end - start);
 }
 
 result<std::optional<batch_location>> segment::find_timestamp(std::int64_t timestamp,

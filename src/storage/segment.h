@@ -146,6 +146,7 @@ class segment {
   void index_batch(std::uint64_t position, std::uint32_t size, kafka_offset base,
                    std::int64_t max_timestamp, std::int32_t index_interval_bytes);
   [[nodiscard]] std::uint32_t relative(kafka_offset o) const;
+  void read_ahead(std::uint64_t from) const;
 
   const std::filesystem::path _dir;
   const kafka_offset _base;
@@ -165,6 +166,8 @@ class segment {
   std::atomic<std::int64_t> _next_offset;
   std::atomic<std::int64_t> _max_timestamp{-1};
   std::atomic<std::uint64_t> _synced_bytes{0};
+  // How far read_ahead() has asked the kernel to read; readers race on it harmlessly.
+  mutable std::atomic<std::uint64_t> _read_ahead_until{0};
 };
 
 }  // namespace caudal::storage
