@@ -485,3 +485,50 @@ TEST_F(log_test, a_read_of_old_data_starts_the_disk_on_what_follows) {
 
 }  // namespace
 }  // namespace caudal::storage
+
+namespace caudal::storage {
+namespace {
+
+TEST_F(log_test, with_two_flush_threads_every_waiter_completes_once_durable_and_in_order) {
+  flush_pool two{2};
+  auto opened = log::open(dir.path(), config, clk, two);
+  ASSERT_TRUE(opened);
+  auto& l = **opened;
+  constexpr int writers = 4;
+  constexpr int appends = 300;
+  std::atomic<int> done{0};
+  std::atomic<int> early{0};  // callbacks run before their offset was durable
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < writers; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < appends; ++i) {
+        auto b = testing::make_batch(1, 100, t0, static_cast<std::uint64_t>(t * appends + i));
+        auto a = l.append(b);
+        if (!a) {
+          failed.fetch_add(1);
+          continue;
+        }
+        const kafka_offset last = a->last_offset;
+        l.when_durable(last, [&, last](std::error_code ec) {
+          if (ec) failed.fetch_add(1);
+          if (l.durable_end_offset() <= last) early.fetch_add(1);
+          done.fetch_add(1);
+        });
+      }
+    });
+  }
+  for (auto& t : threads)
+    t.join();
+  // Registered after every callback above, for the highest offset: it returns only after
+  // all of them ran.
+  ASSERT_TRUE(l.wait_durable(l.log_end_offset() - 1));
+  EXPECT_EQ(done.load(), writers * appends);
+  EXPECT_EQ(early.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(l.durable_end_offset(), l.log_end_offset());
+  ASSERT_TRUE(l.close());
+}
+
+}  // namespace
+}  // namespace caudal::storage
