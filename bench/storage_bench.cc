@@ -1,11 +1,14 @@
 // Storage engine throughput: appends of 16 KiB record batches to a partition log (a)
 // without waiting for fsync, (b) with the default every_append policy and one appender,
 // (c) with four appenders that each wait for their own append to be durable (group
-// commit), and (d) a sequential read of the log back through log::read.
+// commit), and (d) a sequential read of the log back through log::read. Beside them, the
+// same batch stream written the way an O_DIRECT log would write it (e) without and (f)
+// with an fdatasync per append: what bypassing the page cache would save, measured before
+// building it. Every case reports its CPU seconds per GB (all threads of this process).
 // Prints one human line and one JSON line per case; bench/storage.sh runs it beside fio.
 //
 // Usage: storage_bench [--dir DIR] [--bytes N] [--sync-bytes N] [--batch-bytes N]
-//                      [--threads N] [--cases nofsync,sync1,syncN,read]
+//                      [--threads N] [--cases nofsync,sync1,syncN,read,direct,direct_sync1]
 
 #include "base/batch_builder.h"
 #include "base/clock.h"
@@ -15,11 +18,16 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -36,15 +44,16 @@ struct options {
   std::uint64_t sync_bytes = 256ull << 20;  // per durable case
   std::size_t batch_bytes = 16 * 1024;
   int threads = 4;
-  std::string cases = "nofsync,sync1,syncN,read";
+  std::string cases = "nofsync,sync1,syncN,read,direct,direct_sync1";
 };
 
 [[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr,
-               "storage_bench: %s\nusage: storage_bench [--dir DIR] [--bytes N] [--sync-bytes N] "
-               "[--batch-bytes N] [--threads N] [--cases nofsync,sync1,syncN,read]\n"
-               "sizes take a K, M or G suffix\n",
-               why);
+  std::fprintf(
+      stderr,
+      "storage_bench: %s\nusage: storage_bench [--dir DIR] [--bytes N] [--sync-bytes N] "
+      "[--batch-bytes N] [--threads N] [--cases nofsync,sync1,syncN,read,direct,direct_sync1]\n"
+      "sizes take a K, M or G suffix\n",
+      why);
   std::exit(2);
 }
 
@@ -111,18 +120,53 @@ double seconds_since(std::int64_t start_ns) {
   return static_cast<double>(system_clock().steady_ns() - start_ns) / 1e9;
 }
 
+// CPU seconds (user + system) of every thread of this process so far.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Busy CPU seconds of the whole machine so far (/proc/stat: all but idle and iowait). It
+// counts what this process does not pay itself, such as the kernel's writeback threads.
+double machine_cpu_seconds() {
+  std::FILE* f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) return 0;
+  unsigned long long v[8] = {};
+  const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                            &v[3], &v[4], &v[5], &v[6], &v[7]);
+  std::fclose(f);
+  if (n < 5) return 0;
+  const unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+  return static_cast<double>(busy) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+struct cpu_mark {
+  double process = cpu_seconds();
+  double machine = machine_cpu_seconds();
+};
+
 void report(std::string_view name, std::string_view what, std::uint64_t bytes,
-            std::uint64_t batches, double seconds, int threads) {
+            std::uint64_t batches, double seconds, int threads, const cpu_mark& before) {
+  const cpu_mark after;
   const double mb_s = static_cast<double>(bytes) / 1e6 / seconds;
   const double batches_s = static_cast<double>(batches) / seconds;
-  std::printf("%-8s %-52s %9.1f MB/s %10.0f batches/s (%llu MB in %.2f s)\n",
-              std::string(name).c_str(), std::string(what).c_str(), mb_s, batches_s,
-              static_cast<unsigned long long>(bytes / 1000000), seconds);
+  const double gb = static_cast<double>(bytes) / 1e9;
+  const double cpu_per_gb = (after.process - before.process) / gb;
+  const double machine_per_gb = (after.machine - before.machine) / gb;
+  std::printf(
+      "%-12s %-52s %9.1f MB/s %10.0f batches/s %6.2f cpu-s/GB (machine %.2f) (%llu MB in %.2f "
+      "s)\n",
+      std::string(name).c_str(), std::string(what).c_str(), mb_s, batches_s, cpu_per_gb,
+      machine_per_gb, static_cast<unsigned long long>(bytes / 1000000), seconds);
   std::printf(
       "{\"case\":\"%s\",\"threads\":%d,\"bytes\":%llu,\"batches\":%llu,\"seconds\":%.4f,"
-      "\"mb_per_s\":%.2f,\"batches_per_s\":%.1f}\n",
+      "\"mb_per_s\":%.2f,\"batches_per_s\":%.1f,\"cpu_s_per_gb\":%.3f,"
+      "\"machine_cpu_s_per_gb\":%.3f}\n",
       std::string(name).c_str(), threads, static_cast<unsigned long long>(bytes),
-      static_cast<unsigned long long>(batches), seconds, mb_s, batches_s);
+      static_cast<unsigned long long>(batches), seconds, mb_s, batches_s, cpu_per_gb,
+      machine_per_gb);
   std::fflush(stdout);
 }
 
@@ -154,13 +198,14 @@ void bench_nofsync(const options& o) {
   auto l = open_log(o.dir / "nofsync", storage::flush_policy::interval, flusher);
   auto batch = make_batch(o.batch_bytes);
   const std::uint64_t count = std::max<std::uint64_t>(1, o.bytes / batch.size());
+  const cpu_mark cpu;
   const std::int64_t start = system_clock().steady_ns();
   for (std::uint64_t i = 0; i < count; ++i)
     check(l->append(batch).has_value(), "append");
   check(l->flush().has_value(), "flush");
   const double s = seconds_since(start);
   report("nofsync", fmt::format("append {} B batches, no fsync wait, final flush", batch.size()),
-         count * batch.size(), count, s, 1);
+         count * batch.size(), count, s, 1, cpu);
   check(l->close().has_value(), "close");
 }
 
@@ -172,6 +217,7 @@ void bench_sync(const options& o, int threads) {
   const auto proto = make_batch(o.batch_bytes);
   const std::uint64_t per_thread =
       std::max<std::uint64_t>(1, o.sync_bytes / proto.size() / static_cast<std::uint64_t>(threads));
+  const cpu_mark cpu;
   const std::int64_t start = system_clock().steady_ns();
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
@@ -190,7 +236,7 @@ void bench_sync(const options& o, int threads) {
   const std::uint64_t count = per_thread * static_cast<std::uint64_t>(threads);
   report(threads == 1 ? "sync1" : fmt::format("sync{}", threads),
          fmt::format("append {} B batches, every_append, {} appender(s)", proto.size(), threads),
-         count * proto.size(), count, s, threads);
+         count * proto.size(), count, s, threads, cpu);
   check(l->close().has_value(), "close");
 }
 
@@ -217,6 +263,7 @@ void bench_read(const options& o) {
   auto opened = storage::log::open(dir, config, system_clock(), flusher);
   check(opened.has_value(), "open");
   auto& l = **opened;
+  const cpu_mark cpu;
   const std::int64_t start = system_clock().steady_ns();
   std::uint64_t bytes = 0;
   std::uint64_t reads = 0;
@@ -233,9 +280,84 @@ void bench_read(const options& o) {
   const double s = seconds_since(start);
   const std::uint64_t batch_size = make_batch(o.batch_bytes).size();
   report("read", "sequential log::read + read_bytes, 1 MiB reads, cold cache", bytes,
-         bytes / batch_size, s, 1);
+         bytes / batch_size, s, 1, cpu);
   (void)reads;
   check(l.close().has_value(), "close");
+}
+
+// (e), (f) The batch stream written as an O_DIRECT log would write it. Each batch is copied
+// into an aligned buffer. Without a wait for durability, whole blocks go out 1 MiB at a
+// time (write-behind, as the page cache would do it; readers of the tail would need that
+// buffer as a cache). With an fdatasync per append, each append writes the blocks from the
+// partial last one on, which the next append writes again. Not the log itself: no indexes,
+// reads or recovery; the write path's price, measured before building it.
+void bench_direct(const options& o, bool sync_each) {
+  constexpr std::size_t block = 4096;
+  constexpr std::size_t write_behind = 1 << 20;
+  const fs::path dir = o.dir / (sync_each ? "direct_sync1" : "direct");
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  const fs::path path = dir / "00000000000000000000.log";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == EINVAL) {
+    std::printf("%-12s skipped: this file system refuses O_DIRECT\n",
+                sync_each ? "direct_sync1" : "direct");
+    fs::remove_all(dir, ec);
+    return;
+  }
+  check(fd >= 0, "open O_DIRECT");
+  const auto batch = make_batch(o.batch_bytes);
+  const std::size_t staging_bytes = write_behind + 2 * ((batch.size() + block) / block) * block;
+  void* raw = nullptr;
+  check(::posix_memalign(&raw, block, staging_bytes) == 0, "posix_memalign");
+  std::unique_ptr<std::byte, decltype(&std::free)> staging(static_cast<std::byte*>(raw), std::free);
+  std::memset(staging.get(), 0, staging_bytes);
+  std::uint64_t file_bytes = 0;   // logical size: bytes of whole batches
+  std::uint64_t staged_from = 0;  // file position of staging[0], block aligned
+  std::size_t written = 0;        // staging bytes already on disk (block aligned)
+  // Writes staging[written, upto) rounded up to whole blocks (zero padded).
+  const auto write_out = [&](std::size_t upto) {
+    const std::size_t to = (upto + block - 1) / block * block;
+    std::memset(staging.get() + upto, 0, to - upto);
+    const ssize_t n = ::pwrite(fd, staging.get() + written, to - written,
+                               static_cast<off_t>(staged_from + written));
+    check(n == static_cast<ssize_t>(to - written), "pwrite O_DIRECT");
+    written = upto / block * block;  // a partial last block is written again later
+  };
+  const std::uint64_t total = sync_each ? o.sync_bytes : o.bytes;
+  const std::uint64_t count = std::max<std::uint64_t>(1, total / batch.size());
+  const cpu_mark cpu;
+  const std::int64_t start = system_clock().steady_ns();
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::size_t used = file_bytes - staged_from;
+    if (used + batch.size() > staging_bytes - block) {
+      // Keep only what is not yet written out, from its block on, at the front.
+      std::memmove(staging.get(), staging.get() + written, used - written);
+      staged_from += written;
+      used -= written;
+      written = 0;
+    }
+    std::memcpy(staging.get() + used, batch.data(), batch.size());
+    used += batch.size();
+    file_bytes += batch.size();
+    if (sync_each) {
+      write_out(used);
+      check(::fdatasync(fd) == 0, "fdatasync");
+    } else if (used - written >= write_behind) {
+      write_out(used / block * block);
+    }
+  }
+  write_out(file_bytes - staged_from);
+  check(::ftruncate(fd, static_cast<off_t>(file_bytes)) == 0, "ftruncate");
+  check(::fdatasync(fd) == 0, "fdatasync");
+  const double s = seconds_since(start);
+  ::close(fd);
+  report(sync_each ? "direct_sync1" : "direct",
+         sync_each ? fmt::format("O_DIRECT {} B batches, fdatasync after each", batch.size())
+                   : fmt::format("O_DIRECT {} B batches, 1 MiB writes, final flush", batch.size()),
+         count * batch.size(), count, s, 1, cpu);
+  fs::remove_all(dir, ec);
 }
 
 }  // namespace
@@ -251,6 +373,8 @@ int main(int argc, char** argv) {
   if (want("sync1")) bench_sync(o, 1);
   if (want("syncN")) bench_sync(o, o.threads);
   if (want("read")) bench_read(o);
+  if (want("direct")) bench_direct(o, false);
+  if (want("direct_sync1")) bench_direct(o, true);
   fs::remove_all(o.dir, ec);
   return 0;
 }
