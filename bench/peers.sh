@@ -341,9 +341,11 @@ def broker_during_e2e():
     produce = during_e2e('caudal_request_latency_seconds_bucket{api="Produce",',
                          "broker Produce requests during it (arrival → response)",
                          (("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)))
+    durable = during_e2e("caudal_produce_durable_wait_seconds_bucket{",
+                         "of which append → durable", (("p50", 0.5), ("p99", 0.99)))
     fsync = during_e2e("caudal_storage_fsync_seconds_bucket{", "broker fsyncs",
                        (("p50", 0.5), ("p99", 0.99), ("max", 1.0)))
-    return produce + fsync
+    return produce + durable + fsync
 
 def cost(r):
     c = r.get("broker_cpu_s_per_gb")

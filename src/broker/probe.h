@@ -14,6 +14,8 @@
 //   caudal_produce_records_total{topic}        records appended by Produce
 //   caudal_produce_bytes_total{topic}          record batch bytes appended by Produce
 //   caudal_fetch_bytes_total{topic}            record bytes sent by Fetch
+//   caudal_produce_durable_wait_seconds        histogram: a Produce append -> its durability
+//                                              callback (the fsync stage of acks=all)
 
 #include "base/clock.h"
 #include "base/metrics.h"
@@ -71,5 +73,7 @@ class request_meter final : public net::completion_sink,
 void record_produce(std::string_view topic, std::uint64_t records, std::uint64_t bytes);
 /// Records `bytes` record bytes sent by a Fetch from `topic`.
 void record_fetch(std::string_view topic, std::uint64_t bytes);
+/// Records how long a Produce append waited to become durable, in seconds.
+void record_durable_wait(double seconds);
 
 }  // namespace caudal::broker

@@ -211,13 +211,16 @@ void handle_produce(request_context ctx, protocol::reader& body) {
       const bool wait = acks == -1;
       if (wait) state->waiting.fetch_add(1, std::memory_order_relaxed);
       fetch_purgatory* fetches = &services.fetches;
-      p->log->when_durable(appended->last_offset,
-                           [state, wait, fetches, p, &out](std::error_code ec) {
-                             fetches->notify(p.get());
-                             if (!wait) return;
-                             if (ec) out.error_code = wire(to_kafka_error(ec));
-                             state->done();
-                           });
+      const clock* clk = &services.clk;
+      const std::int64_t appended_ns = clk->steady_ns();
+      p->log->when_durable(appended->last_offset, [state, wait, fetches, p, &out, clk,
+                                                   appended_ns](std::error_code ec) {
+        record_durable_wait(static_cast<double>(clk->steady_ns() - appended_ns) / 1e9);
+        fetches->notify(p.get());
+        if (!wait) return;
+        if (ec) out.error_code = wire(to_kafka_error(ec));
+        state->done();
+      });
     }
   }
   if (acks == 0 && acks_valid) {
