@@ -12,6 +12,7 @@
 #include "broker/api_table.h"
 #include "broker/errors.h"
 #include "broker/fetch_purgatory.h"
+#include "broker/probe.h"
 #include "broker/test_harness.h"
 #include "protocol/batch_records.h"
 #include "protocol/compression.h"
@@ -21,6 +22,7 @@
 #include <array>
 #include <chrono>
 #include <future>
+#include <numeric>
 #include <set>
 #include <thread>
 
@@ -250,9 +252,16 @@ TEST(metadata, auto_creation_can_be_disabled) {
   EXPECT_EQ(h.metadata().topics()->find("x"), nullptr);
 }
 
+// Observations in the process-wide histogram of how long appends waited to be durable.
+std::uint64_t durable_waits() {
+  const auto counts = durable_wait_seconds().bucket_counts();
+  return std::accumulate(counts.begin(), counts.end(), std::uint64_t{0});
+}
+
 TEST(produce, acks_all_answers_with_durable_offsets_and_fetch_returns_the_batch) {
   broker_harness h;
   h.create_topic("t");
+  const std::uint64_t waits_before = durable_waits();
   auto first = h.call(7, produce("t", 0, make_batch(3)));
   ASSERT_EQ(first.responses.size(), 1u);
   const auto& p = first.responses[0].partition_responses[0];
@@ -262,6 +271,7 @@ TEST(produce, acks_all_answers_with_durable_offsets_and_fetch_returns_the_batch)
   auto second = h.call(9, produce("t", 0, make_batch(2)));
   EXPECT_EQ(second.responses[0].partition_responses[0].base_offset, 3);
   EXPECT_EQ(h.partitions().get("t", 0)->high_watermark(), kafka_offset(5));
+  EXPECT_EQ(durable_waits() - waits_before, 2u) << "each durable append is timed once";
 
   auto f = h.call(11, fetch("t", 0, 0));
   const auto& part = f.responses[0].partitions[0];

@@ -92,11 +92,11 @@ void record_fetch(std::string_view topic, std::uint64_t bytes) {
       .add(bytes);
 }
 
-void record_durable_wait(double seconds) {
+metrics::histogram& durable_wait_seconds() {
   static metrics::histogram& h = metrics::global().get_histogram(
       "caudal_produce_durable_wait_seconds",
       "Time from a Produce append to its durability callback (acks=all waits this long).");
-  h.observe(seconds);
+  return h;
 }
 
 }  // namespace caudal::broker

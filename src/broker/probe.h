@@ -73,7 +73,7 @@ class request_meter final : public net::completion_sink,
 void record_produce(std::string_view topic, std::uint64_t records, std::uint64_t bytes);
 /// Records `bytes` record bytes sent by a Fetch from `topic`.
 void record_fetch(std::string_view topic, std::uint64_t bytes);
-/// Records how long a Produce append waited to become durable, in seconds.
-void record_durable_wait(double seconds);
+/// How long Produce appends waited to become durable, in seconds (one observation each).
+[[nodiscard]] metrics::histogram& durable_wait_seconds();
 
 }  // namespace caudal::broker

@@ -215,7 +215,7 @@ void handle_produce(request_context ctx, protocol::reader& body) {
       const std::int64_t appended_ns = clk->steady_ns();
       p->log->when_durable(appended->last_offset, [state, wait, fetches, p, &out, clk,
                                                    appended_ns](std::error_code ec) {
-        record_durable_wait(static_cast<double>(clk->steady_ns() - appended_ns) / 1e9);
+        durable_wait_seconds().observe(static_cast<double>(clk->steady_ns() - appended_ns) / 1e9);
         fetches->notify(p.get());
         if (!wait) return;
         if (ec) out.error_code = wire(to_kafka_error(ec));
