@@ -14,8 +14,6 @@ namespace {
 
 // Records per batch the coordinator writes (snapshot chunks, tombstone sets).
 constexpr std::size_t batch_records_max = 500;
-// Bytes read per step when replaying a partition.
-constexpr std::uint64_t replay_read_bytes = 1 << 20;
 
 std::error_code not_available() {
   return std::make_error_code(std::errc::resource_unavailable_try_again);
@@ -121,61 +119,48 @@ result<void> group_coordinator::load_partition(std::int32_t index) {
   std::lock_guard lock(p.mutex);
   p.log = _partition_manager.get(offsets_topic, index);
   if (!p.log) return not_available();
-  storage::log& log = *p.log->log;
-  kafka_offset pos = log.log_start_offset();
-  const kafka_offset end = log.log_end_offset();
-  while (pos < end) {
-    auto read = log.read(pos, replay_read_bytes);
-    if (!read) return read.error();
-    if (read->empty()) break;
-    auto bytes = storage::read_bytes(*read);
-    if (!bytes) return bytes.error();
-    std::span<const std::byte> rest(*bytes);
-    while (rest.size() >= batch::header_bytes) {
-      const batch::header_view h(rest);
-      const std::size_t size = h.size_bytes();
-      if (size > rest.size()) break;
-      const auto one = rest.first(size);
-      rest = rest.subspan(size);
-      pos = h.last_offset() + 1;
-      if (h.is_control() || h.compression() != 0) continue;  // we never write either
-      batch::record_reader records(one);
-      for (;;) {
-        auto next = records.next();
-        if (!next) return next.error();
-        if (!*next) break;
-        const auto& rec = **next;
-        ++p.records;
-        if (!rec.key) continue;
-        auto key = decode_key(*rec.key);
-        if (!key) {
-          spdlog::warn("{}-{}: skipping a record with a malformed key", offsets_topic, index);
-          continue;
-        }
-        if (const auto* ok = std::get_if<offset_key>(&*key)) {
-          const topic_partition tp{ok->topic, ok->partition};
-          if (!rec.value) {
-            auto g = p.offsets.find(ok->group);
-            if (g != p.offsets.end()) {
-              g->second.erase(tp);
-              if (g->second.empty()) p.offsets.erase(g);
-            }
+  const storage::log& log = *p.log->log;
+  auto replayed = storage::for_each_batch(
+      log, log.log_start_offset(), [&](std::span<const std::byte> one) -> result<void> {
+        const batch::header_view h(one);
+        if (h.is_control() || h.compression() != 0) return ok();  // we never write either
+        batch::record_reader records(one);
+        for (;;) {
+          auto next = records.next();
+          if (!next) return next.error();
+          if (!*next) return ok();
+          const auto& rec = **next;
+          ++p.records;
+          if (!rec.key) continue;
+          auto key = decode_key(*rec.key);
+          if (!key) {
+            spdlog::warn("{}-{}: skipping a record with a malformed key", offsets_topic, index);
             continue;
           }
-          auto value = decode_offset_value(*rec.value);
-          if (!value) continue;
-          p.offsets[ok->group][tp] = *value;
-        } else {
-          const auto& gk = std::get<group_key>(*key);
-          if (!rec.value) {
-            p.groups.erase(gk.group);
+          if (const auto* ok_key = std::get_if<offset_key>(&*key)) {
+            const topic_partition tp{ok_key->topic, ok_key->partition};
+            if (!rec.value) {
+              auto g = p.offsets.find(ok_key->group);
+              if (g != p.offsets.end()) {
+                g->second.erase(tp);
+                if (g->second.empty()) p.offsets.erase(g);
+              }
+              continue;
+            }
+            auto value = decode_offset_value(*rec.value);
+            if (!value) continue;
+            p.offsets[ok_key->group][tp] = *value;
           } else {
-            p.groups[gk.group].assign(rec.value->begin(), rec.value->end());
+            const auto& gk = std::get<group_key>(*key);
+            if (!rec.value) {
+              p.groups.erase(gk.group);
+            } else {
+              p.groups[gk.group].assign(rec.value->begin(), rec.value->end());
+            }
           }
         }
-      }
-    }
-  }
+      });
+  if (!replayed) return replayed.error();
   // Groups come back from their records; groups with offsets but no record (manual
   // commits) come back Empty.
   const std::int64_t now = now_ms();

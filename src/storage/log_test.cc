@@ -2,7 +2,8 @@
 // invalid batches rejected without changing the log, reads of whole batches bounded by
 // max bytes, segment rolls by size and age, timestamp lookups, retention by time and
 // size, prefix and suffix truncation (and that they survive a reopen), durability
-// callbacks under both flush policies, and readers running beside the writer.
+// callbacks under both flush policies and with two flush threads, readers running beside
+// the writer, and read-ahead for readers of old data (observed with mincore).
 // Method: real files in a temporary directory, a manual clock, batches from the builder.
 
 #include "storage/log.h"
