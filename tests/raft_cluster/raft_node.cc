@@ -16,6 +16,7 @@
 #include "base/logging.h"
 #include "raft/driver/driver.h"
 #include "raft/driver/errc.h"
+#include "raft/driver/value_list.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -42,53 +43,16 @@ namespace {
 using namespace caudal;
 using namespace caudal::raft;
 
-/// The replicated state: every normal entry's value, in log order.
-class value_list_stm final : public state_machine {
- public:
-  void apply(const entry& e) override {
-    if (e.kind != entry_kind::normal) return;
-    std::lock_guard lock(_mutex);
-    _values.emplace_back(reinterpret_cast<const char*>(e.data.data()), e.data.size());
+// "D <count> <value>...": every value `values` applied, in log order.
+std::string dump(const value_list& values) {
+  const auto all = values.values();
+  std::string out = fmt::format("D {}", all.size());
+  for (const auto& v : all) {
+    out += ' ';
+    out += v;
   }
-  // Each value followed by a newline (values hold no whitespace).
-  std::vector<std::byte> snapshot() const override {
-    std::lock_guard lock(_mutex);
-    std::string joined;
-    for (const auto& v : _values)
-      joined += v + "\n";
-    const auto b = caudal::as_bytes(std::string_view(joined));
-    return {b.begin(), b.end()};
-  }
-  void restore(const std::vector<std::byte>& data) override {
-    std::lock_guard lock(_mutex);
-    _values.clear();
-    std::string value;
-    for (std::byte b : data) {
-      if (b != std::byte{'\n'}) {
-        value += static_cast<char>(b);
-        continue;
-      }
-      _values.push_back(std::exchange(value, {}));
-    }
-  }
-  std::size_t size() const {
-    std::lock_guard lock(_mutex);
-    return _values.size();
-  }
-  std::string dump() const {
-    std::lock_guard lock(_mutex);
-    std::string out = fmt::format("D {}", _values.size());
-    for (const auto& v : _values) {
-      out += ' ';
-      out += v;
-    }
-    return out;
-  }
-
- private:
-  mutable std::mutex _mutex;
-  std::vector<std::string> _values;
-};
+  return out;
+}
 
 struct options {
   node_id id = node_none;
@@ -219,7 +183,7 @@ struct client_connection {
 };
 
 void serve_client(std::shared_ptr<client_connection> c, driver* d,
-                  std::vector<std::unique_ptr<value_list_stm>>* stms) {
+                  std::vector<std::unique_ptr<value_list>>* stms) {
   std::string buffer;
   char chunk[65536];
   for (;;) {
@@ -253,7 +217,7 @@ void serve_client(std::shared_ptr<client_connection> c, driver* d,
       } else if (cmd == "R") {
         std::string id;
         in >> id;
-        value_list_stm* stm = (*stms)[group].get();
+        value_list* stm = (*stms)[group].get();
         d->read_index(group_id(group), [c, id, stm](result<log_index> r) {
           if (!r) return c->reply(fmt::format("E {} {}", id, error_name(r.error())));
           // On the loop thread, where the state machine moves: linearizable.
@@ -266,7 +230,7 @@ void serve_client(std::shared_ptr<client_connection> c, driver* d,
                                s->commit, s->applied, s->last));
         });
       } else if (cmd == "D") {
-        c->reply((*stms)[group]->dump());
+        c->reply(dump(*(*stms)[group]));
       } else {
         c->reply("E - bad_command");
       }
@@ -312,9 +276,9 @@ int main(int argc, char** argv) {
   dc.tick_ms = o.tick_ms;
   dc.compact_entries = o.compact_entries;
   driver d(dc);
-  std::vector<std::unique_ptr<value_list_stm>> stms;
+  std::vector<std::unique_ptr<value_list>> stms;
   for (int g = 0; g < o.groups; ++g) {
-    stms.push_back(std::make_unique<value_list_stm>());
+    stms.push_back(std::make_unique<value_list>());
     config rc;
     rc.self = o.id;
     for (const auto& p : o.peers)

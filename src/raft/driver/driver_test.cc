@@ -7,6 +7,7 @@
 
 #include "base/bytes.h"
 #include "raft/driver/errc.h"
+#include "raft/driver/value_list.h"
 
 #include <gtest/gtest.h>
 
@@ -17,7 +18,6 @@
 #include <chrono>
 #include <filesystem>
 #include <future>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -41,45 +41,6 @@ std::uint16_t free_port() {
   ::close(fd);
   return ntohs(a.sin_port);
 }
-
-/// Records the data of applied normal entries; read from the test thread.
-class recording_stm final : public state_machine {
- public:
-  void apply(const entry& e) override {
-    if (e.kind != entry_kind::normal) return;
-    std::lock_guard lock(_mutex);
-    _values.emplace_back(reinterpret_cast<const char*>(e.data.data()), e.data.size());
-  }
-  std::vector<std::string> values() const {
-    std::lock_guard lock(_mutex);
-    return _values;
-  }
-  // The values joined by newlines (they hold none).
-  std::vector<std::byte> snapshot() const override {
-    std::lock_guard lock(_mutex);
-    std::string joined;
-    for (const auto& v : _values)
-      joined += v + "\n";
-    const auto b = as_bytes(std::string_view(joined));
-    return {b.begin(), b.end()};
-  }
-  void restore(const std::vector<std::byte>& data) override {
-    std::lock_guard lock(_mutex);
-    _values.clear();
-    std::string value;
-    for (std::byte b : data) {
-      if (b != std::byte{'\n'}) {
-        value += static_cast<char>(b);
-        continue;
-      }
-      _values.push_back(std::exchange(value, {}));
-    }
-  }
-
- private:
-  mutable std::mutex _mutex;
-  std::vector<std::string> _values;
-};
 
 constexpr int node_count = 3;
 constexpr int group_count = 8;
@@ -112,7 +73,7 @@ class driver_cluster : public ::testing::Test {
     auto d = std::make_unique<driver>(c);
     for (int g = 0; g < group_count; ++g) {
       auto& stm = _stms[static_cast<std::size_t>(i)][static_cast<std::size_t>(g)];
-      stm = std::make_unique<recording_stm>();
+      stm = std::make_unique<value_list>();
       config rc;
       rc.self = c.self;
       for (int v = 1; v <= node_count; ++v)
@@ -180,7 +141,7 @@ class driver_cluster : public ::testing::Test {
   fs::path _dir;
   std::vector<peer_address> _peers;
   std::array<std::unique_ptr<driver>, node_count> _drivers;
-  std::array<std::array<std::unique_ptr<recording_stm>, group_count>, node_count> _stms;
+  std::array<std::array<std::unique_ptr<value_list>, group_count>, node_count> _stms;
 };
 
 TEST_F(driver_cluster, groups_elect_commit_and_a_restarted_node_catches_up) {
