@@ -167,8 +167,8 @@ rd_kafka_conf_t* producer_conf(const producer_settings& s, delivery_counts* coun
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   set(conf, "bootstrap.servers", s.brokers);
   // TCP_NODELAY, as the Java client always sets it: with Nagle on (librdkafka's default) a
-  // small request waits for the previous one's ACK, which cost e2e 0.2 ms at p50 and
-  // doubled p99 (bench/RESULTS.md).
+  // small request waits for the previous one's ACK, which cost e2e 0.14-0.41 ms at p50 in
+  // three alternating pairs (bench/RESULTS.md).
   set(conf, "socket.nagle.disable", "true");
   set(conf, "acks", s.acks);
   set(conf, "linger.ms", std::to_string(s.linger_ms));
